@@ -1,0 +1,135 @@
+package sequence
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/authflow/authflow/decode/event"
+	"github.com/authflow/authflow/decode/httpdec"
+	"github.com/authflow/authflow/decode/openstack"
+)
+
+// Options control how the flow is built.
+type Options struct {
+	// Aliases name endpoints: "ADDR" or "ADDR:PORT" → name.
+	Aliases map[string]string
+	// Inputs are the names of the inputs, indexed like event.FrameRef.Input.
+	Inputs []string
+	// Detail draws every database query and cache lookup instead of
+	// summaries.
+	Detail bool
+	// MemcacheSecret is keystonemiddleware's memcache_secret_key, to
+	// recognise token cache keys under the MAC and ENCRYPT strategies.
+	MemcacheSecret string
+	// ShowSecrets shows whole tokens instead of fingerprints.
+	ShowSecrets bool
+	// Timing adds durations to response labels.
+	Timing bool
+}
+
+// exchange is one request and its answer (or one of them alone), the unit
+// the flow is built from.
+type exchange struct {
+	proto      string // "http", "memcached", "mysql", "file", "tcp"
+	req, resp  *event.Event
+	conn       *event.Conn
+	caller     *party
+	callee     *party
+	call       *openstack.Call
+	result     *openstack.Result
+	cause      *exchange
+	start, end time.Time
+	// token is the raw token the exchange carries or is about, for
+	// lineage and stitching; subject is the token validated or revoked.
+	token, subject string
+	// issued is the raw token an issue returned.
+	issued string
+	seq    int // seq of the request message, once drawn
+}
+
+func (x *exchange) first() *event.Event {
+	if x.req != nil {
+		return x.req
+	}
+	return x.resp
+}
+
+// Build correlates events (in any order) into a flow.
+func Build(events []*event.Event, opts Options) *Flow {
+	b := &builder{opts: opts, flow: &Flow{Inputs: opts.Inputs, Warnings: []string{}}}
+	evs := slices.Clone(events)
+	slices.SortStableFunc(evs, compareEvents)
+	if len(evs) > 0 {
+		b.flow.Start = evs[0].Start.Time
+		for _, e := range evs {
+			if e.End.After(b.flow.End) {
+				b.flow.End = e.End
+			}
+		}
+	}
+	b.exchanges(evs)
+	b.tokens()
+	b.participants()
+	b.stitch()
+	b.draw()
+	return b.flow
+}
+
+func compareEvents(a, b *event.Event) int {
+	if c := a.Start.Time.Compare(b.Start.Time); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Start.Frame.Input, b.Start.Frame.Input); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Start.Frame.Number, b.Start.Frame.Number)
+}
+
+type builder struct {
+	opts Options
+	flow *Flow
+	xs   []*exchange
+	// cacheKeys maps memcached keys to the raw token they cache.
+	cacheKeys map[string]string
+	parties   *parties
+}
+
+// exchanges pairs requests with their responses.
+func (b *builder) exchanges(evs []*event.Event) {
+	byReq := map[*event.Event]*exchange{}
+	for _, e := range evs {
+		switch e.Kind {
+		case event.HTTPRequest:
+			req := e.Data.(*httpdec.Request)
+			x := &exchange{proto: "http", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+			x.call = openstack.Interpret(req)
+			x.token, x.subject = x.call.Token, x.call.Subject
+			byReq[e] = x
+			b.xs = append(b.xs, x)
+		case event.HTTPResponse:
+			resp := e.Data.(*httpdec.Response)
+			x := byReq[resp.Request]
+			if x == nil {
+				x = &exchange{proto: "http", conn: e.Conn, start: e.Start.Time, call: &openstack.Call{}}
+				b.xs = append(b.xs, x)
+			}
+			if x.resp != nil && x.resp.Data.(*httpdec.Response).Status < 200 {
+				// A 1xx interim response is replaced by the final one.
+				x.resp = nil
+			}
+			if x.resp == nil {
+				x.resp = e
+				x.end = e.End
+				x.result = openstack.InterpretResponse(x.call, resp)
+				x.issued = x.result.Token
+			}
+		case event.Warning:
+			b.flow.Warnings = append(b.flow.Warnings, fmt.Sprint(e.Data))
+		default:
+			b.otherEvent(e)
+		}
+	}
+	slices.SortStableFunc(b.xs, func(a, c *exchange) int { return compareEvents(a.first(), c.first()) })
+}

@@ -1,0 +1,118 @@
+// Package sequence correlates decoded events into one flow: who talked to
+// whom, which token went where, which downstream call served which
+// request. The flow is what the writers in sequence/render draw.
+package sequence
+
+import "time"
+
+// Roles of participants, as the JSON contract names them.
+const (
+	RoleClient    = "client"
+	RoleKeystone  = "keystone"
+	RoleGlance    = "glance"
+	RoleService   = "service"
+	RoleMemcached = "memcached"
+	RoleMySQL     = "mysql"
+	RoleFiles     = "files"
+)
+
+// Participant is one lifeline of the diagram.
+type Participant struct {
+	// ID is the short id used in the diagram source.
+	ID string `json:"id"`
+	// Name is the readable name drawn.
+	Name string `json:"name"`
+	// Role is one of the Role constants.
+	Role string `json:"role"`
+	// Endpoints are the addresses (host:port for servers, hosts for
+	// callers) the participant was seen at.
+	Endpoints []string `json:"endpoints"`
+}
+
+// Frame points at the frame where a message starts.
+type Frame struct {
+	File   string `json:"file"`
+	Number int    `json:"number"`
+}
+
+// Message is one arrow of the diagram.
+type Message struct {
+	Seq   int       `json:"seq"`
+	Time  time.Time `json:"time"`
+	From  string    `json:"from"`
+	To    string    `json:"to"`
+	Kind  string    `json:"kind"`
+	Label string    `json:"label"`
+
+	Method string `json:"method,omitempty"`
+	Target string `json:"target,omitempty"`
+	Status int    `json:"status,omitempty"`
+	// Token is the fingerprint of the token the message carries,
+	// validates, returns, looks up or stores.
+	Token string `json:"token,omitempty"`
+	// Image is the image id the message concerns.
+	Image  string  `json:"image,omitempty"`
+	Frames []Frame `json:"frames,omitempty"`
+	// Cause is the seq of the incoming request a downstream message serves.
+	Cause int `json:"cause,omitempty"`
+
+	// memcached
+	Key    string `json:"key,omitempty"`
+	Hit    *bool  `json:"hit,omitempty"`
+	Stored *bool  `json:"stored,omitempty"`
+	// mysql
+	User      string   `json:"user,omitempty"`
+	Database  string   `json:"database,omitempty"`
+	Statement string   `json:"statement,omitempty"`
+	Count     int      `json:"count,omitempty"`
+	Tables    []string `json:"tables,omitempty"`
+	Rows      *int     `json:"rows,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	// files
+	Path  string `json:"path,omitempty"`
+	Bytes *int64 `json:"bytes,omitempty"`
+	Calls int    `json:"calls,omitempty"`
+	PID   int    `json:"pid,omitempty"`
+	Comm  string `json:"comm,omitempty"`
+
+	// Duration is, on a response, how long the exchange took (from the
+	// request's first byte to the response's last).
+	Duration time.Duration `json:"-"`
+	// DurationMS is Duration in milliseconds, for JSON.
+	DurationMS *float64 `json:"duration_ms,omitempty"`
+	// End is when the message's last byte was captured.
+	End time.Time `json:"-"`
+	// Notes are drawn right after the message.
+	Notes []Note `json:"notes,omitempty"`
+	// Response marks an answer (drawn dashed).
+	Response bool `json:"-"`
+}
+
+// Note is a remark drawn next to a message.
+type Note struct {
+	// Over lists the ids of the participants the note spans (one or two).
+	Over []string `json:"over"`
+	Text string   `json:"text"`
+}
+
+// Flow is the whole correlated flow.
+type Flow struct {
+	Participants []*Participant `json:"participants"`
+	Messages     []*Message     `json:"messages"`
+	Warnings     []string       `json:"warnings"`
+	// Inputs names the capture files (or interfaces) frames refer to.
+	Inputs []string `json:"inputs,omitempty"`
+	// Start and End bound the capture time the flow covers.
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// Participant returns the participant with the given id, or nil.
+func (f *Flow) Participant(id string) *Participant {
+	for _, p := range f.Participants {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package sequence
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/authflow/authflow/decode/httpdec"
+	"github.com/authflow/authflow/decode/openstack"
+)
+
+// fp shows a token: its fingerprint, or all of it with ShowSecrets.
+func (b *builder) fp(token string) string {
+	if token == "" {
+		return ""
+	}
+	if b.opts.ShowSecrets {
+		return token
+	}
+	return openstack.Fingerprint(token)
+}
+
+// messages draws one exchange.
+func (b *builder) messages(x *exchange) []*pending {
+	switch x.proto {
+	case "http":
+		return b.httpMessages(x)
+	}
+	return b.otherMessages(x)
+}
+
+func (b *builder) httpMessages(x *exchange) []*pending {
+	if x.caller == nil || x.callee == nil {
+		return nil
+	}
+	x.caller.p.Endpoints = append(x.caller.p.Endpoints, x.conn.Client.Addr().String())
+	x.callee.p.Endpoints = append(x.callee.p.Endpoints, x.conn.Server.String())
+	var out []*pending
+	call := x.call
+	if x.req != nil {
+		req := x.req.Data.(*httpdec.Request)
+		kind := call.Kind
+		if kind == "" {
+			kind = "http.request"
+		}
+		m := b.message(x.caller, x.callee, x.req.Start, kind)
+		m.End = x.req.End
+		m.Method, m.Target = req.Method, req.Target
+		m.Token = b.fp(x.token)
+		if call.Kind == openstack.TokenValidate || call.Kind == openstack.TokenRevoke {
+			m.Token = b.fp(x.subject)
+		}
+		if call.Kind == openstack.TokenIssue && call.Auth != nil && call.Auth.Token != "" {
+			m.Token = b.fp(call.Auth.Token)
+		}
+		m.Image = call.ImageID
+		m.Label = b.requestLabel(x, req)
+		b.requestNotes(x, m)
+		out = append(out, &pending{msg: m, at: x.req.Start, x: x, isReq: true, cause: x.cause})
+	}
+	if x.resp != nil {
+		resp := x.resp.Data.(*httpdec.Response)
+		kind := "http.response"
+		if x.result != nil && x.result.Kind != "" {
+			kind = x.result.Kind
+		}
+		m := b.message(x.callee, x.caller, x.resp.Start, kind)
+		m.End = x.resp.End
+		m.Response = true
+		m.Status = resp.Status
+		switch kind {
+		case openstack.TokenIssued:
+			m.Token = b.fp(x.issued)
+		case openstack.TokenValid, openstack.TokenInvalid:
+			m.Token = b.fp(x.subject)
+		}
+		m.Image = call.ImageID
+		if x.result != nil && x.result.ImageID != "" {
+			m.Image = x.result.ImageID
+		}
+		if x.req != nil {
+			m.Duration = x.resp.End.Sub(x.req.Start.Time)
+			d := float64(m.Duration.Microseconds()) / 1000
+			m.DurationMS = &d
+		}
+		m.Label = b.responseLabel(x, resp)
+		b.responseNotes(x, m)
+		out = append(out, &pending{msg: m, at: x.resp.Start, x: x, cause: x.cause})
+	}
+	return out
+}
+
+// shortTarget keeps a request target readable.
+func shortTarget(t string) string {
+	const max = 72
+	if len(t) <= max {
+		return t
+	}
+	return t[:max-1] + "…"
+}
+
+func (b *builder) requestLabel(x *exchange, req *httpdec.Request) string {
+	call := x.call
+	line := req.Method + " " + shortTarget(req.Target)
+	var what string
+	switch call.Kind {
+	case openstack.TokenIssue:
+		what = authLabel(call.Auth, b)
+	case openstack.TokenValidate:
+		what = "validate token " + b.fp(x.subject)
+	case openstack.TokenRevoke:
+		what = "revoke token " + b.fp(x.subject)
+	case openstack.ImageList:
+		what = "list images"
+	case openstack.ImageShow:
+		what = "show image " + call.ImageID
+	case openstack.ImageCreate:
+		what = "create image"
+		if name := imageName(req.Body); name != "" {
+			what += " " + name
+		}
+	case openstack.ImageUpload:
+		what = fmt.Sprintf("upload image data (%s)", size(req.BodyLen))
+	case openstack.ImageDownload:
+		what = "download image data"
+	case openstack.ImageDelete:
+		what = "delete image " + call.ImageID
+	case openstack.ImageUpdate:
+		what = "update image " + call.ImageID
+	}
+	label := line
+	if what != "" {
+		label += ": " + what
+	}
+	if x.token != "" && call.Kind != openstack.TokenRevoke {
+		label += " [token " + b.fp(x.token) + "]"
+	}
+	return label
+}
+
+func authLabel(a *openstack.AuthRequest, b *builder) string {
+	if a == nil || len(a.Methods) == 0 {
+		return "issue token"
+	}
+	var who string
+	switch {
+	case a.AppCredential != "":
+		who = "application credential " + a.AppCredential
+	case a.User != "":
+		who = a.User
+		if a.UserDomain != "" {
+			who += "@" + a.UserDomain
+		}
+	case a.Token != "":
+		who = "token " + b.fp(a.Token)
+	}
+	s := strings.Join(a.Methods, "+")
+	if who != "" {
+		s += " " + who
+	}
+	if a.Scope != "" {
+		s += " → " + a.Scope
+	}
+	return s
+}
+
+func (b *builder) responseLabel(x *exchange, resp *httpdec.Response) string {
+	label := fmt.Sprintf("%d %s", resp.Status, statusText(resp.Status, resp.Reason))
+	r := x.result
+	var what string
+	if r != nil {
+		switch r.Kind {
+		case openstack.TokenIssued:
+			what = "token " + b.fp(x.issued)
+			if r.Info != nil {
+				what += " (" + tokenWho(r.Info) + ")"
+			}
+		case openstack.TokenDenied:
+			what = "authentication failed"
+		case openstack.TokenValid:
+			what = "token " + b.fp(x.subject) + " valid"
+			if r.Info != nil {
+				what += " (" + tokenWho(r.Info) + ")"
+			}
+		case openstack.TokenInvalid:
+			what = "token " + b.fp(x.subject) + " invalid"
+		}
+		switch x.call.Kind {
+		case openstack.ImageList:
+			if r.Images >= 0 {
+				what = plural(r.Images, "image")
+			}
+		case openstack.ImageCreate:
+			if r.ImageID != "" {
+				what = "image " + r.ImageID
+				if r.ImageStatus != "" {
+					what += " (" + r.ImageStatus + ")"
+				}
+			}
+		case openstack.ImageDownload:
+			if resp.Status == http.StatusOK {
+				what = size(resp.BodyLen)
+			}
+		}
+	}
+	if what != "" {
+		label += ": " + what
+	}
+	if !resp.Complete && resp.Lost > 0 {
+		label += fmt.Sprintf(" [%s missing from capture]", size(resp.Lost))
+	}
+	if b.opts.Timing && x.req != nil {
+		label += " (" + ms(x.resp.End.Sub(x.req.Start.Time)) + ")"
+	}
+	return label
+}
+
+func tokenWho(t *openstack.TokenInfo) string {
+	who := t.User
+	if t.UserDomain != "" {
+		who += "@" + t.UserDomain
+	}
+	return who + ", " + t.Scope()
+}
+
+// statusText gives the standard reason phrase, whatever the server sent
+// ("CREATED" from werkzeug, "Created" from webob).
+func statusText(code int, sent string) string {
+	if t := http.StatusText(code); t != "" {
+		return t
+	}
+	return sent
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// size formats a byte count for people.
+func size(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	}
+}
+
+func imageName(body []byte) string {
+	var img struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(body, &img) == nil {
+		return img.Name
+	}
+	return ""
+}
+
+// requestNotes marks what a reader should see on a request.
+func (b *builder) requestNotes(x *exchange, m *Message) {
+	call := x.call
+	switch call.Kind {
+	case openstack.TokenIssue:
+		if x.caller.role != RoleClient && x.cause != nil {
+			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: x.caller.name + " authenticates itself"})
+		}
+	case openstack.TokenValidate:
+		if x.caller.role != RoleClient {
+			text := x.caller.name + " validates token " + b.fp(x.subject)
+			if x.token != "" {
+				text += " with its own token " + b.fp(x.token)
+			}
+			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: text})
+		}
+	}
+}
+
+// responseNotes marks failures and their reasons.
+func (b *builder) responseNotes(x *exchange, m *Message) {
+	resp := x.resp.Data.(*httpdec.Response)
+	if resp.Status < 400 {
+		return
+	}
+	text := fmt.Sprintf("%d %s", resp.Status, statusText(resp.Status, resp.Reason))
+	if x.result != nil && x.result.Error != "" {
+		text += ": " + x.result.Error
+	}
+	m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: text})
+}

@@ -1,0 +1,144 @@
+package sequence
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/authflow/authflow/decode/httpdec"
+	"github.com/authflow/authflow/decode/openstack"
+)
+
+// party is a participant while the flow is built.
+type party struct {
+	p     *Participant
+	role  string
+	name  string
+	hosts map[netip.Addr]bool // addresses it serves or calls from
+	// service is the OpenStack service this party is, for stitching
+	// ("keystone", "glance", …), "" for clients, caches and databases.
+	service string
+	used    bool
+}
+
+// parties holds every party by identity.
+type parties struct {
+	byKey   map[string]*party
+	order   []*party
+	opts    *Options
+	hosts   map[netip.Addr]bool // addresses that serve an OpenStack service
+	clients int                 // number of client parties made
+}
+
+func newParties(opts *Options) *parties {
+	return &parties{byKey: map[string]*party{}, opts: opts, hosts: map[netip.Addr]bool{}}
+}
+
+func (ps *parties) get(key, name, role, service string) *party {
+	if p := ps.byKey[key]; p != nil {
+		return p
+	}
+	p := &party{name: name, role: role, service: service, hosts: map[netip.Addr]bool{}}
+	p.p = &Participant{Name: name, Role: role, Endpoints: []string{}}
+	ps.byKey[key] = p
+	ps.order = append(ps.order, p)
+	return p
+}
+
+// alias returns the user's name for an endpoint, if any.
+func (ps *parties) alias(ap netip.AddrPort, withPort bool) (string, bool) {
+	if withPort {
+		if n, ok := ps.opts.Aliases[ap.String()]; ok {
+			return n, true
+		}
+	}
+	n, ok := ps.opts.Aliases[ap.Addr().String()]
+	return n, ok
+}
+
+// aliasParty returns the party an alias names.
+func (ps *parties) aliasParty(name string) *party {
+	role := RoleService
+	switch strings.ToLower(name) {
+	case "keystone":
+		role = RoleKeystone
+	case "glance":
+		role = RoleGlance
+	case "memcached":
+		role = RoleMemcached
+	case "openstackclient", "client":
+		role = RoleClient
+	}
+	svc := ""
+	if role == RoleKeystone || role == RoleGlance {
+		svc = strings.ToLower(name)
+	}
+	return ps.get("alias:"+name, name, role, svc)
+}
+
+// service returns the party of an OpenStack service by name.
+func (ps *parties) service(name string) *party {
+	role := RoleService
+	switch name {
+	case "keystone":
+		role = RoleKeystone
+	case "glance":
+		role = RoleGlance
+	case "memcached":
+		return ps.get("memcached", "memcached", RoleMemcached, "")
+	}
+	return ps.get("service:"+name, name, role, name)
+}
+
+// server names the listening side of an HTTP connection.
+func (ps *parties) httpServer(ap netip.AddrPort, api string) *party {
+	if n, ok := ps.alias(ap, true); ok {
+		return ps.aliasParty(n)
+	}
+	if name, ok := openstack.WellKnownPorts[ap.Port()]; ok && name != "mysql" && name != "memcached" {
+		return ps.service(name)
+	}
+	if api != "" {
+		return ps.service(api)
+	}
+	return ps.get("service:"+ap.String(), "service "+ap.String(), RoleService, "service "+ap.String())
+}
+
+// client returns the party for a caller that is no known service.
+func (ps *parties) client(addr netip.Addr) *party {
+	if n, ok := ps.alias(netip.AddrPortFrom(addr, 0), false); ok {
+		return ps.aliasParty(n)
+	}
+	key := "client:" + addr.String()
+	if p := ps.byKey[key]; p != nil {
+		return p
+	}
+	name := "OpenStackClient"
+	if ps.clients > 0 {
+		name = fmt.Sprintf("OpenStackClient %s", addr)
+	}
+	ps.clients++
+	return ps.get(key, name, RoleClient, "")
+}
+
+// isServiceHost reports whether addr runs an OpenStack service (or is a
+// loopback address, which on the capturing host is the same machine).
+func (ps *parties) isServiceHost(addr netip.Addr) bool {
+	return ps.hosts[addr] || addr.IsLoopback()
+}
+
+// callerByUserAgent recognises an OpenStack service from its User-Agent,
+// e.g. "glance/25.1.0 keystonemiddleware.auth_token/10.1.0 …".
+func callerByUserAgent(req *httpdec.Request) string {
+	ua := req.Header.Get("User-Agent")
+	first, _, _ := strings.Cut(ua, " ")
+	name, _, ok := strings.Cut(first, "/")
+	if !ok {
+		return ""
+	}
+	switch name {
+	case "keystone", "glance", "nova", "neutron", "cinder", "placement", "swift", "heat", "octavia", "barbican", "manila", "designate", "ironic":
+		return name
+	}
+	return ""
+}

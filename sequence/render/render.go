@@ -1,0 +1,175 @@
+// Package render writes a flow as Mermaid, Markdown, JSON or a text
+// timeline.
+package render
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/authflow/authflow/sequence"
+)
+
+// Formats lists the output formats Write knows.
+var Formats = []string{"mermaid", "markdown", "json", "text"}
+
+// Write writes flow in the named format.
+func Write(w io.Writer, flow *sequence.Flow, format string) error {
+	switch format {
+	case "mermaid", "mmd":
+		return Mermaid(w, flow)
+	case "markdown", "md":
+		return Markdown(w, flow)
+	case "json":
+		return JSON(w, flow)
+	case "text", "txt":
+		return Text(w, flow)
+	}
+	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// errWriter keeps the first write error (go/printer style), so writers can
+// write line after line and check once.
+type errWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func newErrWriter(w io.Writer) *errWriter { return &errWriter{w: bufio.NewWriter(w)} }
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+func (e *errWriter) flush() error {
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	return e.err
+}
+
+// Mermaid writes the flow as a Mermaid sequence diagram.
+func Mermaid(w io.Writer, flow *sequence.Flow) error {
+	ew := newErrWriter(w)
+	writeMermaid(ew, flow)
+	return ew.flush()
+}
+
+func writeMermaid(ew *errWriter, flow *sequence.Flow) {
+	ew.printf("sequenceDiagram\n")
+	ew.printf("    autonumber\n")
+	for _, p := range flow.Participants {
+		ew.printf("    participant %s as %s\n", p.ID, MermaidText(p.Name))
+	}
+	for _, m := range flow.Messages {
+		arrow := "->>"
+		if m.Response {
+			arrow = "-->>"
+		}
+		ew.printf("    %s%s%s: %s\n", m.From, arrow, m.To, MermaidText(m.Label))
+		for _, n := range m.Notes {
+			ew.printf("    Note over %s: %s\n", strings.Join(n.Over, ","), MermaidText(n.Text))
+		}
+	}
+}
+
+// MermaidText escapes text for a Mermaid sequence diagram: characters that
+// Mermaid would read as syntax (statement separators, comments, entity
+// codes, HTML) become entity codes, and line breaks become spaces. Wire
+// text (labels come from captured bytes) can never break the diagram.
+func MermaidText(s string) string {
+	var sb strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			sb.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+			// control characters are dropped
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			sb.WriteRune(r)
+		case strings.ContainsRune(" ./-_()[]@?=*+!|~^$',:", r):
+			sb.WriteRune(r)
+		case r < 0x80:
+			fmt.Fprintf(&sb, "#%d;", r)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	out := strings.TrimSpace(sb.String())
+	if out == "" {
+		return "#32;"
+	}
+	return out
+}
+
+// Markdown writes the Mermaid diagram inside a ```mermaid fence.
+func Markdown(w io.Writer, flow *sequence.Flow) error {
+	ew := newErrWriter(w)
+	ew.printf("```mermaid\n")
+	writeMermaid(ew, flow)
+	ew.printf("```\n")
+	return ew.flush()
+}
+
+// JSON writes the flow for machines.
+func JSON(w io.Writer, flow *sequence.Flow) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(flow)
+}
+
+// Text writes a readable timeline: one line per message, time relative to
+// the first, downstream calls indented under the request they serve.
+func Text(w io.Writer, flow *sequence.Flow) error {
+	ew := newErrWriter(w)
+	names := map[string]string{}
+	for _, p := range flow.Participants {
+		names[p.ID] = p.Name
+	}
+	depth := map[int]int{}
+	var t0 time.Time
+	if len(flow.Messages) > 0 {
+		t0 = flow.Messages[0].Time
+	}
+	for _, m := range flow.Messages {
+		d := 0
+		if m.Cause > 0 {
+			d = depth[m.Cause] + 1
+		}
+		depth[m.Seq] = d
+		arrow := "→"
+		if m.Response {
+			arrow = "←"
+			ew.printf("%9.3f %3d %s%s %s %s: %s\n", m.Time.Sub(t0).Seconds(), m.Seq, strings.Repeat("    ", d), names[m.To], arrow, names[m.From], oneLine(m.Label))
+		} else {
+			ew.printf("%9.3f %3d %s%s %s %s: %s\n", m.Time.Sub(t0).Seconds(), m.Seq, strings.Repeat("    ", d), names[m.From], arrow, names[m.To], oneLine(m.Label))
+		}
+		for _, n := range m.Notes {
+			ew.printf("%13s %s  note: %s\n", "", strings.Repeat("    ", d), oneLine(n.Text))
+		}
+	}
+	for _, warn := range flow.Warnings {
+		ew.printf("warning: %s\n", oneLine(warn))
+	}
+	return ew.flush()
+}
+
+// oneLine makes wire text safe for a terminal line: no line breaks, no
+// escape sequences.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/httpdec"
 	"github.com/authflow/authflow/decode/openstack"
+	"github.com/authflow/authflow/decode/packet"
 
 	"github.com/authflow/authflow/decode/stream"
 )
@@ -67,7 +68,7 @@ type Stats struct {
 // Decoder decodes packets into events. It is not safe for concurrent use.
 type Decoder struct {
 	opts   Options
-	pd     *tmpDecoder
+	pd     *packet.Decoder
 	asm    *stream.Assembler
 	events []*event.Event
 	stats  Stats
@@ -92,7 +93,7 @@ func New(opts Options) *Decoder {
 			opts.Stream.ServerPorts[p] = true
 		}
 	}
-	d := &Decoder{opts: opts, pd: &tmpDecoder{}, warned: map[string]bool{}}
+	d := &Decoder{opts: opts, pd: packet.NewDecoder(), warned: map[string]bool{}}
 	d.asm = stream.NewAssembler(d.selectHandler, event.SinkFunc(d.emit), opts.Stream)
 	return d
 }
@@ -133,7 +134,7 @@ func (d *Decoder) Add(p *capture.Packet) {
 	pos := event.Position{Time: p.Info.Timestamp, Frame: event.FrameRef{Input: p.Input, Number: p.Frame}}
 	seg, err := d.pd.Decode(p.LinkType, p.Data)
 	if err != nil {
-		if errors.Is(err, errNotTCP) {
+		if errors.Is(err, packet.ErrNotTCP) {
 			d.stats.NotTCP++
 			return
 		}

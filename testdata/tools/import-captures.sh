@@ -19,5 +19,4 @@ for dir in "$src"/*/; do
 	done
 	# tshark's HTTP lines, per capture file: "== file" headers kept.
 	awk '/^== /{print; next} $7 ~ /^HTTP/ {print}' "$dir/tshark.txt" > "$dst/$name/tshark-http.txt"
-	cp "$dir/commands.txt" "$dst/$name/commands.txt"
 done

@@ -62,7 +62,7 @@ type Stats struct {
 	Truncated    int
 	Connections  int
 	Evicted      int
-	EventsDopped int
+	EventsDropped int
 }
 
 // Decoder decodes packets into events. It is not safe for concurrent use.
@@ -100,7 +100,7 @@ func New(opts Options) *Decoder {
 
 func (d *Decoder) emit(e *event.Event) {
 	if len(d.events) >= d.opts.MaxEvents {
-		d.stats.EventsDopped++
+		d.stats.EventsDropped++
 		return
 	}
 	d.events = append(d.events, e)

@@ -17,9 +17,10 @@ type Options struct {
 	Aliases map[string]string
 	// Inputs are the names of the inputs, indexed like event.FrameRef.Input.
 	Inputs []string
-	// Detail draws every database query and cache lookup instead of
-	// summaries.
-	Detail bool
+	// DetailLevel 0 summarises bursts of database queries and runs of file
+	// reads; 1 draws every query and cache lookup; 2 also every read and
+	// write of a file.
+	DetailLevel int
 	// MemcacheSecret is keystonemiddleware's memcache_secret_key, to
 	// recognise token cache keys under the MAC and ENCRYPT strategies.
 	MemcacheSecret string
@@ -27,6 +28,8 @@ type Options struct {
 	ShowSecrets bool
 	// Timing adds durations to response labels.
 	Timing bool
+	// Lang is the language of notes: "en" (default) or "zh".
+	Lang string
 }
 
 // exchange is one request and its answer (or one of them alone), the unit
@@ -46,7 +49,18 @@ type exchange struct {
 	token, subject string
 	// issued is the raw token an issue returned.
 	issued string
-	seq    int // seq of the request message, once drawn
+	// resps are the results of a MySQL command (several for multiple
+	// result sets).
+	resps []*event.Event
+	// run is the burst of queries this exchange starts (drawn as one);
+	// member the run it belongs to; skip is set for the other members.
+	run, member *dbRun
+	skip        bool
+	// file is a file descriptor's use, for file exchanges; image the image
+	// id its path names.
+	file  *fileUse
+	image string
+	seq         int // seq of the request message, once drawn
 }
 
 func (x *exchange) first() *event.Event {
@@ -70,9 +84,11 @@ func Build(events []*event.Event, opts Options) *Flow {
 		}
 	}
 	b.exchanges(evs)
+	b.databases()
 	b.tokens()
 	b.participants()
 	b.stitch()
+	b.summarize()
 	b.draw()
 	return b.flow
 }
@@ -94,6 +110,11 @@ type builder struct {
 	// cacheKeys maps memcached keys to the raw token they cache.
 	cacheKeys map[string]string
 	parties   *parties
+	// conns holds per-connection state of non-HTTP protocols.
+	conns          map[*event.Conn]*connState
+	memcachedConns map[*event.Conn]bool
+	// fds follows open file descriptors by (pid, fd).
+	fds map[[2]int]*exchange
 }
 
 // exchanges pairs requests with their responses.

@@ -44,6 +44,12 @@ func (b *builder) draw() {
 		if m.cause != nil {
 			m.msg.Cause = m.cause.seq
 		}
+		if !m.isReq && m.x.seq != 0 && m.x.seq != m.msg.Seq {
+			m.msg.ReplyTo = m.x.seq
+		}
+		if b.opts.Timing && m.msg.Response && m.msg.DurationMS != nil {
+			m.msg.Label += " (" + millis(m.msg.Duration) + ")"
+		}
 		b.flow.Messages = append(b.flow.Messages, m.msg)
 	}
 	b.assignIDs()
@@ -143,8 +149,8 @@ func shortID(p *party, taken map[string]bool) string {
 	return id
 }
 
-// ms formats a duration in milliseconds, as people read them.
-func ms(d time.Duration) string {
+// millis formats a duration in milliseconds, as people read them.
+func millis(d time.Duration) string {
 	switch {
 	case d < 10*time.Millisecond:
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))

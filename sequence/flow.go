@@ -50,11 +50,17 @@ type Message struct {
 	// Token is the fingerprint of the token the message carries,
 	// validates, returns, looks up or stores.
 	Token string `json:"token,omitempty"`
+	// AuthToken is the fingerprint of the token a request authenticates
+	// with (X-Auth-Token) when that is not Token: a validation carries the
+	// validating service's token and validates the user's.
+	AuthToken string `json:"auth_token,omitempty"`
 	// Image is the image id the message concerns.
 	Image  string  `json:"image,omitempty"`
 	Frames []Frame `json:"frames,omitempty"`
 	// Cause is the seq of the incoming request a downstream message serves.
 	Cause int `json:"cause,omitempty"`
+	// ReplyTo is, on an answer, the seq of the request it answers.
+	ReplyTo int `json:"reply_to,omitempty"`
 
 	// memcached
 	Key    string `json:"key,omitempty"`

@@ -50,6 +50,9 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 		m.Token = b.fp(x.token)
 		if call.Kind == openstack.TokenValidate || call.Kind == openstack.TokenRevoke {
 			m.Token = b.fp(x.subject)
+			if x.token != x.subject {
+				m.AuthToken = b.fp(x.token)
+			}
 		}
 		if call.Kind == openstack.TokenIssue && call.Auth != nil && call.Auth.Token != "" {
 			m.Token = b.fp(call.Auth.Token)
@@ -80,9 +83,7 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 			m.Image = x.result.ImageID
 		}
 		if x.req != nil {
-			m.Duration = x.resp.End.Sub(x.req.Start.Time)
-			d := float64(m.Duration.Microseconds()) / 1000
-			m.DurationMS = &d
+			setDuration(m, x.req.Start.Time, x.resp.End)
 		}
 		m.Label = b.responseLabel(x, resp)
 		b.responseNotes(x, m)
@@ -210,9 +211,6 @@ func (b *builder) responseLabel(x *exchange, resp *httpdec.Response) string {
 	if !resp.Complete && resp.Lost > 0 {
 		label += fmt.Sprintf(" [%s missing from capture]", size(resp.Lost))
 	}
-	if b.opts.Timing && x.req != nil {
-		label += " (" + ms(x.resp.End.Sub(x.req.Start.Time)) + ")"
-	}
 	return label
 }
 
@@ -270,13 +268,13 @@ func (b *builder) requestNotes(x *exchange, m *Message) {
 	switch call.Kind {
 	case openstack.TokenIssue:
 		if x.caller.role != RoleClient && x.cause != nil {
-			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: x.caller.name + " authenticates itself"})
+			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: b.t(noteSelfAuth, x.caller.name)})
 		}
 	case openstack.TokenValidate:
 		if x.caller.role != RoleClient {
-			text := x.caller.name + " validates token " + b.fp(x.subject)
+			text := b.t(noteValidate, x.caller.name, b.fp(x.subject))
 			if x.token != "" {
-				text += " with its own token " + b.fp(x.token)
+				text = b.t(noteValidateOwn, x.caller.name, b.fp(x.subject), b.fp(x.token))
 			}
 			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: text})
 		}
@@ -289,9 +287,9 @@ func (b *builder) responseNotes(x *exchange, m *Message) {
 	if resp.Status < 400 {
 		return
 	}
-	text := fmt.Sprintf("%d %s", resp.Status, statusText(resp.Status, resp.Reason))
+	text := b.t(noteFailure, resp.Status, statusText(resp.Status, resp.Reason))
 	if x.result != nil && x.result.Error != "" {
-		text += ": " + x.result.Error
+		text = b.t(noteFailureMessage, resp.Status, statusText(resp.Status, resp.Reason), x.result.Error)
 	}
 	m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: text})
 }

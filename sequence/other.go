@@ -1,24 +1,167 @@
 package sequence
 
 import (
+	"strings"
+
+	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode/event"
+	"github.com/authflow/authflow/decode/memcached"
+	"github.com/authflow/authflow/decode/mysql"
 )
 
+// connState is what the flow knows about one non-HTTP connection.
+type connState struct {
+	login     *mysql.Login
+	server    *mysql.Handshake
+	lastMySQL *exchange
+	memcache  map[uint64]*exchange // commands by Seq
+	db        string               // database name of a MySQL connection
+}
+
+func (b *builder) conn(c *event.Conn) *connState {
+	if b.conns == nil {
+		b.conns = map[*event.Conn]*connState{}
+	}
+	s := b.conns[c]
+	if s == nil {
+		s = &connState{memcache: map[uint64]*exchange{}}
+		b.conns[c] = s
+	}
+	return s
+}
+
 // otherEvent turns non-HTTP events into exchanges.
-func (b *builder) otherEvent(e *event.Event) {}
+func (b *builder) otherEvent(e *event.Event) {
+	switch d := e.Data.(type) {
+	case *fsevent.Event:
+		b.fileEvent(e, d)
+	case *memcached.Command:
+		x := &exchange{proto: "memcached", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+		b.conn(e.Conn).memcache[d.Seq] = x
+		b.xs = append(b.xs, x)
+	case *memcached.Reply:
+		s := b.conn(e.Conn)
+		x := s.memcache[d.Seq]
+		if d.Seq == 0 || x == nil {
+			x = &exchange{proto: "memcached", conn: e.Conn, start: e.Start.Time}
+			b.xs = append(b.xs, x)
+		}
+		delete(s.memcache, d.Seq)
+		x.resp, x.end = e, e.End
+	case *mysql.Handshake:
+		b.conn(e.Conn).server = d
+	case *mysql.Login:
+		s := b.conn(e.Conn)
+		s.login = d
+		x := &exchange{proto: "mysql.login", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+		s.lastMySQL = x
+		b.xs = append(b.xs, x)
+	case *mysql.Command:
+		s := b.conn(e.Conn)
+		x := &exchange{proto: "mysql", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+		s.lastMySQL = x
+		b.xs = append(b.xs, x)
+	case *mysql.Result:
+		s := b.conn(e.Conn)
+		x := s.lastMySQL
+		if x == nil || (d.Command == "login") != (x.proto == "mysql.login") {
+			x = &exchange{proto: "mysql", conn: e.Conn, start: e.Start.Time}
+			s.lastMySQL = x
+			b.xs = append(b.xs, x)
+		}
+		x.resps = append(x.resps, e)
+		x.end = e.End
+	}
+	switch e.Kind {
+	case event.TCPRefused, event.TCPReset:
+		b.xs = append(b.xs, &exchange{proto: "tcp", req: e, conn: e.Conn, start: e.Start.Time, end: e.End})
+	}
+}
+
+// isMySQLConn tells whether MySQL was decoded on a connection.
+func (b *builder) isMySQLConn(c *event.Conn) bool {
+	s := b.conns[c]
+	return s != nil && (s.login != nil || s.server != nil || s.db != "" || s.lastMySQL != nil)
+}
+
+// databases names the database of each MySQL connection: the login's, or
+// the one its tables belong to.
+func (b *builder) databases() {
+	b.memcachedConns = map[*event.Conn]bool{}
+	for _, x := range b.xs {
+		switch x.proto {
+		case "memcached":
+			b.memcachedConns[x.conn] = true
+		case "mysql", "mysql.login":
+			s := b.conn(x.conn)
+			if s.db != "" {
+				continue
+			}
+			switch {
+			case s.login != nil && s.login.Database != "":
+				s.db = s.login.Database
+			case s.login != nil && s.login.User != "":
+				s.db = s.login.User
+			case x.req != nil:
+				if c, ok := x.req.Data.(*mysql.Command); ok && c.DB != "" {
+					s.db = c.DB
+				}
+			}
+		}
+	}
+}
 
 // otherCallee names the server of a non-HTTP exchange.
-func (b *builder) otherCallee(x *exchange) *party { return nil }
+func (b *builder) otherCallee(x *exchange) *party {
+	ps := b.parties
+	if x.proto == "file" {
+		return b.filesParty()
+	}
+	if x.conn == nil {
+		return nil
+	}
+	if n, ok := ps.alias(x.conn.Server, true); ok {
+		return ps.aliasParty(n)
+	}
+	switch {
+	case x.proto == "memcached" || (x.proto == "tcp" && b.memcachedConns[x.conn]) || (x.proto == "tcp" && x.conn.Server.Port() == 11211):
+		return ps.get("memcached", "memcached", RoleMemcached, "")
+	case strings.HasPrefix(x.proto, "mysql") || (x.proto == "tcp" && (b.isMySQLConn(x.conn) || x.conn.Server.Port() == 3306)):
+		db := ""
+		if s := b.conns[x.conn]; s != nil {
+			db = s.db
+		}
+		if db == "" {
+			return ps.get("mysql", "MySQL", RoleMySQL, "")
+		}
+		return ps.get("db:"+db, db+" DB", RoleMySQL, "")
+	case x.proto == "tcp":
+		return ps.httpServer(x.conn.Server, "")
+	}
+	return nil
+}
 
 // otherCaller names the caller of a non-HTTP connection when its protocol
-// tells (a database login names its service).
-func (b *builder) otherCaller(x *exchange) *party { return nil }
+// tells: a database connection belongs to the service its database is for.
+func (b *builder) otherCaller(x *exchange) *party {
+	if s := b.conns[x.conn]; s != nil && s.db != "" && b.isMySQLConn(x.conn) {
+		return b.parties.service(s.db)
+	}
+	return nil
+}
 
-// fileCaller names the process behind file events.
-func (b *builder) fileCaller(x *exchange, active []*exchange) *party { return nil }
 
 // cacheKey is the memcached key of a cache exchange.
-func (x *exchange) cacheKey() string { return "" }
-
-// otherMessages draws a non-HTTP exchange.
-func (b *builder) otherMessages(x *exchange) []*pending { return nil }
+func (x *exchange) cacheKey() string {
+	if x.req != nil {
+		if c, ok := x.req.Data.(*memcached.Command); ok && len(c.Keys) > 0 {
+			return c.Keys[0]
+		}
+	}
+	if x.resp != nil {
+		if r, ok := x.resp.Data.(*memcached.Reply); ok && len(r.Keys) > 0 {
+			return r.Keys[0]
+		}
+	}
+	return ""
+}

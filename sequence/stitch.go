@@ -154,6 +154,9 @@ func pickCandidate(x *exchange, cands []*exchange, prefer *exchange, exclude *pa
 		if y.token != "" && (y.token == x.token || y.token == x.subject) {
 			return y
 		}
+		if x.image != "" && y.call != nil && y.call.ImageID == x.image {
+			return y
+		}
 		if best == nil {
 			best = y
 		}

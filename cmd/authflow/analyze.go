@@ -8,28 +8,80 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/decode"
+	"github.com/authflow/authflow/decode/stream"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/render"
 )
 
-// analyzeOptions are the flags of `authflow analyze`.
-type analyzeOptions struct {
-	output         string
-	format         string
+// inputOptions say what to read and how to correlate it; analyze and
+// filter share them.
+type inputOptions struct {
 	aliases        []string
 	example        string
-	detail         bool
+	detail         int
 	memcacheSecret string
 	showSecrets    bool
 	timing         bool
+	lang           string
 	bodyLimit      int
+	maxConns       int
+	quiet          bool
+
+	// selection
+	token        string
+	image        string
+	participants []string
+	since, until string
+	noDB         bool
+	noCache      bool
+
+	cpuProfile, memProfile string
+}
+
+func (o *inputOptions) addFlags(f *pflag.FlagSet) {
+	f.StringArrayVar(&o.aliases, "alias", nil, "name an endpoint: `ADDR[:PORT]=NAME` (repeatable)")
+	f.StringVar(&o.example, "example", "", "analyze an embedded real capture: "+strings.Join(authflow.Examples(), ", "))
+	f.IntVar(&o.detail, "detail", 0, "detail `LEVEL`: 0 summarises query bursts and runs of file reads, 1 (--detail) draws every query and cache lookup, 2 also every file read and write")
+	f.Lookup("detail").NoOptDefVal = "1"
+	f.StringVar(&o.memcacheSecret, "memcache-secret", "", "keystonemiddleware's memcache_secret_key, to recognise token cache keys under the MAC and ENCRYPT strategies")
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "show whole tokens instead of fingerprints (passwords are never shown)")
+	f.BoolVar(&o.timing, "timing", false, "put the elapsed time on each response")
+	f.StringVar(&o.lang, "lang", "en", "`LANGUAGE` of the notes: "+strings.Join(sequence.Languages, ", "))
+	f.IntVar(&o.bodyLimit, "body-limit", 64<<10, "`BYTES` of each HTTP body kept for decoding")
+	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
+
+	f.StringVar(&o.token, "token", "", "keep only what the token with this `FINGERPRINT` (or prefix) touched")
+	f.StringVar(&o.image, "image", "", "keep only what concerns the image `ID` (or prefix)")
+	f.StringArrayVar(&o.participants, "participant", nil, "keep only messages from or to `NAME` (repeatable)")
+	f.StringVar(&o.since, "since", "", "keep messages from `WHEN` on: a time (RFC 3339 or 15:04:05.000 UTC), +DURATION from the start, or a frame number N or FILE:N")
+	f.StringVar(&o.until, "until", "", "keep messages up to `WHEN` (as --since)")
+	f.BoolVar(&o.noDB, "no-db", false, "leave database messages out")
+	f.BoolVar(&o.noCache, "no-cache", false, "leave memcached messages out")
+
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	f.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` at the end")
+	f.MarkHidden("cpuprofile")
+	f.MarkHidden("memprofile")
+}
+
+// analyzeOptions are the flags of `authflow analyze`.
+type analyzeOptions struct {
+	inputOptions
+	output  string
+	format  string
+	frames  bool
+	summary bool
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -39,11 +91,13 @@ func newAnalyzeCmd() *cobra.Command {
 		Short: "Draw the flow of one or more captures",
 		Long: `Analyze reads capture files (pcap or pcapng, gzip-compressed or not; several
 files are merged by time, e.g. the NIC and the loopback of one host) and
-writes the OpenStack flow they contain.`,
+writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
 		Example: `  authflow analyze --example image-save            # embedded real capture
   authflow analyze ens.pcap lo.pcap -o flow.mmd     # two interfaces, merged by time
   authflow analyze any.pcapng --format json | jq .messages
-  authflow analyze --alias 198.18.0.100=OpenStackClient --alias 198.18.0.11=controller capture.pcap`,
+  authflow analyze --alias 198.18.0.100=OpenStackClient --alias 198.18.0.11=controller capture.pcap
+  authflow analyze --timing --summary -f text ens.pcap lo.pcap
+  authflow analyze --token 047cf66b0773 --no-db ens.pcap lo.pcap`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAnalyze(cmd, o, args)
 		},
@@ -51,13 +105,9 @@ writes the OpenStack flow they contain.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
 	f.StringVarP(&o.format, "format", "f", "", "output `FORMAT`: "+strings.Join(render.Formats, ", ")+" (default: from the output file's extension, else mermaid)")
-	f.StringArrayVar(&o.aliases, "alias", nil, "name an endpoint: `ADDR[:PORT]=NAME` (repeatable)")
-	f.StringVar(&o.example, "example", "", "analyze an embedded example capture: "+strings.Join(authflow.Examples(), ", "))
-	f.BoolVar(&o.detail, "detail", false, "draw every database query and cache lookup instead of summaries")
-	f.StringVar(&o.memcacheSecret, "memcache-secret", "", "keystonemiddleware's memcache_secret_key, to recognise token cache keys under the MAC and ENCRYPT strategies")
-	f.BoolVar(&o.showSecrets, "show-secrets", false, "show whole tokens instead of fingerprints (passwords are never shown)")
-	f.BoolVar(&o.timing, "timing", false, "show how long each exchange took on its response")
-	f.IntVar(&o.bodyLimit, "body-limit", 64<<10, "bytes of each HTTP body kept for decoding")
+	f.BoolVar(&o.frames, "frames", false, "show on each arrow the frame its message starts at")
+	f.BoolVar(&o.summary, "summary", false, "write the table of where each request's time went (with -f text: after the timeline)")
+	o.addFlags(f)
 	return cmd
 }
 
@@ -72,6 +122,8 @@ func formatFromPath(p string) string {
 		return "json"
 	case ".txt":
 		return "text"
+	case ".puml", ".plantuml":
+		return "plantuml"
 	}
 	return ""
 }
@@ -99,40 +151,118 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 	if !knownFormat(format) {
 		return usageError{fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(render.Formats, ", "))}
 	}
-	aliases, err := parseAliases(o.aliases)
+	res, err := loadFlow(cmd, &o.inputOptions, args)
 	if err != nil {
 		return err
 	}
+	defer res.cleanup()
+	write := func(w io.Writer) error {
+		if o.summary && format != "text" {
+			return render.SummaryTable(w, res.flow)
+		}
+		return render.Write(w, res.flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout())})
+	}
+	if err := writeOutput(cmd, o.output, write); err != nil {
+		return &exitCodeError{code: exitFailure, err: err}
+	}
+	return res.finish(cmd, o.quiet)
+}
+
+// loaded is a correlated flow and what went wrong reading its inputs.
+type loaded struct {
+	flow      *sequence.Flow
+	inputs    []string // paths read
+	inputErrs []error
+	warnings  []string
+	cleanup   func()
+}
+
+// finish reports input errors and warnings on stderr and turns input
+// errors into the partial-result exit code.
+func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
+	if !quiet && len(l.warnings) > 0 {
+		const show = 5
+		for i, w := range l.warnings {
+			if i == show {
+				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(l.warnings)-show)
+				break
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", oneLine(w))
+		}
+	}
+	if len(l.inputErrs) == 0 {
+		return nil
+	}
+	for _, e := range l.inputErrs[:len(l.inputErrs)-1] {
+		fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", e)
+	}
+	return &exitCodeError{code: exitPartial, err: l.inputErrs[len(l.inputErrs)-1]}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// loadFlow reads the inputs, decodes and correlates them, and applies the
+// selection.
+func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, error) {
+	aliases, err := parseAliases(o.aliases)
+	if err != nil {
+		return nil, err
+	}
+	if !knownLang(o.lang) {
+		return nil, usageError{fmt.Errorf("--lang %q: want one of %s", o.lang, strings.Join(sequence.Languages, ", "))}
+	}
+	if o.showSecrets && !o.quiet {
+		fmt.Fprintln(cmd.ErrOrStderr(), "authflow: --show-secrets: the output shows whole tokens; handle it like the capture itself")
+	}
+	res := &loaded{cleanup: func() {}}
 	paths := args
 	if o.example != "" {
 		ex, ok := authflow.LoadExample(o.example)
 		if !ok {
-			return usageError{fmt.Errorf("no example %q (have %s)", o.example, strings.Join(authflow.Examples(), ", "))}
+			return nil, usageError{fmt.Errorf("no example %q (have %s)", o.example, strings.Join(authflow.Examples(), ", "))}
 		}
 		dir, err := os.MkdirTemp("", "authflow-example-")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer os.RemoveAll(dir)
+		res.cleanup = func() { os.RemoveAll(dir) }
 		extracted, err := extract(ex.FS, ex.Captures, dir)
 		if err != nil {
-			return err
+			res.cleanup()
+			return nil, err
 		}
 		paths = append(extracted, paths...)
 	}
 	if len(paths) == 0 {
-		return usageError{errors.New("no capture given: name capture files, or use --example " + strings.Join(authflow.Examples(), "|"))}
+		return nil, usageError{errors.New("no capture given: name capture files, or use --example " + strings.Join(authflow.Examples(), "|"))}
+	}
+	res.inputs = paths
+	sel, err := o.selection(paths)
+	if err != nil {
+		res.cleanup()
+		return nil, err
 	}
 
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		res.cleanup()
+		return nil, err
+	}
 	src, err := capture.OpenFiles(paths, capture.FileOptions{})
 	if err != nil {
-		return &exitCodeError{code: exitFailure, err: err}
+		stopProfile()
+		res.cleanup()
+		return nil, &exitCodeError{code: exitFailure, err: err}
 	}
-	defer src.Close()
-	events, _, runErr := decode.Run(src, decodeOptions(o))
-	inputErrs := src.Errors()
+	stopProgress := startProgress(cmd.ErrOrStderr(), src, o.quiet)
+	events, stats, runErr := decode.Run(src, o.decodeOptions())
+	stopProgress()
+	src.Close()
+	res.inputErrs = src.Errors()
 	if runErr != nil {
-		inputErrs = append(inputErrs, runErr)
+		res.inputErrs = append(res.inputErrs, runErr)
 	}
 	names := make([]string, len(paths))
 	for i, p := range paths {
@@ -141,21 +271,42 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 	flow := sequence.Build(events, sequence.Options{
 		Aliases:        aliases,
 		Inputs:         names,
-		Detail:         o.detail,
+		DetailLevel:    o.detail,
 		MemcacheSecret: o.memcacheSecret,
 		ShowSecrets:    o.showSecrets,
 		Timing:         o.timing,
+		Lang:           o.lang,
 	})
-	if err := writeOutput(cmd, o.output, func(w io.Writer) error { return render.Write(w, flow, format) }); err != nil {
-		return &exitCodeError{code: exitFailure, err: err}
+	if stats.Evicted > 0 {
+		flow.Warnings = append(flow.Warnings, fmt.Sprintf("%d connections were closed early to stay within --max-connections=%d", stats.Evicted, o.maxConns))
 	}
-	if len(inputErrs) > 0 {
-		for _, e := range inputErrs[:len(inputErrs)-1] {
-			fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", e)
+	if stats.EventsDropped > 0 {
+		flow.Warnings = append(flow.Warnings, fmt.Sprintf("%d messages were dropped to stay within the event limit", stats.EventsDropped))
+	}
+	res.warnings = flow.Warnings
+	res.flow = sequence.Select(flow, sel)
+	stopProfile()
+	if err := writeMemProfile(o.memProfile); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (o *inputOptions) decodeOptions() decode.Options {
+	return decode.Options{
+		BodyLimit: o.bodyLimit,
+		Decoders:  defaultDecoders(),
+		Stream:    stream.Options{MaxConnections: o.maxConns},
+	}
+}
+
+func knownLang(l string) bool {
+	for _, k := range sequence.Languages {
+		if k == l {
+			return true
 		}
-		return &exitCodeError{code: exitPartial, err: inputErrs[len(inputErrs)-1]}
 	}
-	return nil
+	return false
 }
 
 func knownFormat(f string) bool {
@@ -165,10 +316,6 @@ func knownFormat(f string) bool {
 		}
 	}
 	return false
-}
-
-func decodeOptions(o *analyzeOptions) decode.Options {
-	return decode.Options{BodyLimit: o.bodyLimit, Decoders: defaultDecoders()}
 }
 
 // writeOutput writes to the output file (atomically, via a temporary file
@@ -210,4 +357,32 @@ func extract(fsys fs.FS, files []string, dir string) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func writeMemProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
 }

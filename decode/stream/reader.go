@@ -179,8 +179,10 @@ func (r *Reader) Begin() (event.Position, error) {
 var ErrTooLong = errors.New("message too long")
 
 // PeekUntil waits until the buffered bytes contain delim and returns them,
-// up to and including delim, without consuming them. It waits only for as
-// many bytes as arrive, so it never blocks past a message boundary. It
+// up to and including delim, without consuming them. Unlike a Peek of a
+// fixed size, it asks for one more byte at a time, so it returns as soon
+// as delim has arrived and never waits for bytes after it (which may not
+// come before the other direction speaks). It
 // fails with ErrTooLong when limit bytes (at most BufferSize) come without
 // delim, and with the stream's error when it ends first; the bytes
 // buffered so far are returned with the error.

@@ -14,10 +14,23 @@ import (
 )
 
 // Formats lists the output formats Write knows.
-var Formats = []string{"mermaid", "markdown", "json", "text"}
+var Formats = []string{"mermaid", "markdown", "json", "text", "plantuml"}
+
+// Options change how a flow is written.
+type Options struct {
+	// Frames appends, to every arrow, the frame where its message starts.
+	Frames bool
+	// Summary adds (text) the table of where each request's time went.
+	Summary bool
+	// Color colours the text timeline (for a terminal).
+	Color bool
+}
 
 // Write writes flow in the named format.
-func Write(w io.Writer, flow *sequence.Flow, format string) error {
+func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error {
+	if opts.Frames {
+		flow = withFrames(flow)
+	}
 	switch format {
 	case "mermaid", "mmd":
 		return Mermaid(w, flow)
@@ -26,9 +39,38 @@ func Write(w io.Writer, flow *sequence.Flow, format string) error {
 	case "json":
 		return JSON(w, flow)
 	case "text", "txt":
-		return Text(w, flow)
+		if err := text(w, flow, newColorer(opts.Color)); err != nil {
+			return err
+		}
+		if opts.Summary {
+			return SummaryTable(w, flow)
+		}
+		return nil
+	case "plantuml", "puml":
+		return PlantUML(w, flow)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// withFrames returns a copy of flow whose labels end with the frame each
+// message starts at, e.g. "(frame 22)" or "(lo.pcap:533)" when the flow
+// has several inputs.
+func withFrames(flow *sequence.Flow) *sequence.Flow {
+	out := *flow
+	out.Messages = make([]*sequence.Message, len(flow.Messages))
+	for i, m := range flow.Messages {
+		c := *m
+		if len(m.Frames) > 0 {
+			f := m.Frames[0]
+			if len(flow.Inputs) > 1 {
+				c.Label += fmt.Sprintf(" (%s:%d)", f.File, f.Number)
+			} else {
+				c.Label += fmt.Sprintf(" (frame %d)", f.Number)
+			}
+		}
+		out.Messages[i] = &c
+	}
+	return &out
 }
 
 // errWriter keeps the first write error (go/printer style), so writers can
@@ -127,6 +169,10 @@ func JSON(w io.Writer, flow *sequence.Flow) error {
 // Text writes a readable timeline: one line per message, time relative to
 // the first, downstream calls indented under the request they serve.
 func Text(w io.Writer, flow *sequence.Flow) error {
+	return text(w, flow, newColorer(false))
+}
+
+func text(w io.Writer, flow *sequence.Flow, c *colorer) error {
 	ew := newErrWriter(w)
 	names := map[string]string{}
 	for _, p := range flow.Participants {
@@ -143,15 +189,14 @@ func Text(w io.Writer, flow *sequence.Flow) error {
 			d = depth[m.Cause] + 1
 		}
 		depth[m.Seq] = d
-		arrow := "→"
+		from, to, arrow := names[m.From], names[m.To], "→"
 		if m.Response {
-			arrow = "←"
-			ew.printf("%9.3f %3d %s%s %s %s: %s\n", m.Time.Sub(t0).Seconds(), m.Seq, strings.Repeat("    ", d), names[m.To], arrow, names[m.From], oneLine(m.Label))
-		} else {
-			ew.printf("%9.3f %3d %s%s %s %s: %s\n", m.Time.Sub(t0).Seconds(), m.Seq, strings.Repeat("    ", d), names[m.From], arrow, names[m.To], oneLine(m.Label))
+			from, to, arrow = to, from, "←"
 		}
+		ew.printf("%9.3f %s %s%s %s %s: %s\n", m.Time.Sub(t0).Seconds(), c.seq(fmt.Sprintf("%3d", m.Seq)), strings.Repeat("    ", d),
+			c.participant(from), arrow, c.participant(to), c.label(oneLine(m.Label), m.Status, m.Kind))
 		for _, n := range m.Notes {
-			ew.printf("%13s %s  note: %s\n", "", strings.Repeat("    ", d), oneLine(n.Text))
+			ew.printf("%13s %s  %s\n", "", strings.Repeat("    ", d), c.note("note: "+oneLine(n.Text)))
 		}
 	}
 	for _, warn := range flow.Warnings {

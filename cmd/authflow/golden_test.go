@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+const capturesDir = "../../testdata/captures"
+const goldenDir = "../../testdata/golden"
+
+// scenarios lists the recorded scenarios in testdata/captures.
+func scenarios(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(capturesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// scenarioArgs returns the analyze arguments of a scenario: its two
+// interfaces, merged.
+func scenarioArgs(name string) []string {
+	dir := filepath.Join(capturesDir, name)
+	return []string{filepath.Join(dir, "ens.pcap.gz"), filepath.Join(dir, "lo.pcap.gz")}
+}
+
+// runCLI runs authflow with args and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	code := exitOK
+	if err := root.Execute(); err != nil {
+		code = exitFailure
+		if ce, ok := err.(*exitCodeError); ok {
+			code = ce.code
+		} else if isUsage(err) {
+			code = exitUsage
+		}
+		errb.WriteString(err.Error() + "\n")
+	}
+	return out.String(), errb.String(), code
+}
+
+// golden compares got with the golden file, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join(goldenDir, name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/authflow -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run go test ./cmd/authflow -update and review the diff):\n%s", name, firstDiff(string(want), got))
+	}
+}
+
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl
+		}
+	}
+	return ""
+}
+
+func TestGoldenScenarios(t *testing.T) {
+	for _, name := range scenarios(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, format := range []string{"mermaid", "json"} {
+				out, stderr, code := runCLI(t, append([]string{"analyze", "-f", format}, scenarioArgs(name)...)...)
+				if code != exitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				ext := map[string]string{"mermaid": ".mmd", "json": ".json"}[format]
+				golden(t, name+ext, out)
+			}
+		})
+	}
+}

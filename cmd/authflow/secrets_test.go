@@ -1,0 +1,100 @@
+package main
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// labSecrets are the passwords and keys of the lab the captures come from
+// (../shared/lab/env.sh): none may appear in any output.
+var labSecrets = []string{
+	"ADMIN_PASS", "GLANCE_PASS", "DEMO_PASS", "KEYSTONE_DBPASS", "GLANCE_DBPASS",
+	"lab-secret-key", // memcache_secret_key of the memcache-encrypt scenario
+}
+
+// fernet matches a Fernet token as keystone issues them here (183
+// characters of URL-safe base64 starting gAAAAAB).
+var fernet = regexp.MustCompile(`gAAAAAB[A-Za-z0-9_=-]{150,}`)
+
+// captureTokens returns every token in a scenario's captures.
+func captureTokens(t *testing.T, scenario string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, p := range scenarioArgs(scenario) {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range fernet.FindAllString(string(data), -1) {
+			seen[tok] = true
+		}
+	}
+	var out []string
+	for tok := range seen {
+		out = append(out, tok)
+	}
+	return out
+}
+
+// TestNoSecretsInOutput runs every output format over every capture and
+// looks for the lab's passwords and for whole tokens.
+func TestNoSecretsInOutput(t *testing.T) {
+	formats := []string{"mermaid", "markdown", "json", "text", "plantuml"}
+	for _, name := range scenarios(t) {
+		t.Run(name, func(t *testing.T) {
+			tokens := captureTokens(t, name)
+			if len(tokens) == 0 && name != "bad-password" {
+				t.Fatal("no token found in the capture: the check would be vacuous")
+			}
+			for _, format := range formats {
+				for _, extra := range [][]string{nil, {"--detail", "--timing", "--frames"}, {"--memcache-secret", "lab-secret-key", "-q"}} {
+					args := append([]string{"analyze", "-f", format}, extra...)
+					out, _, code := runCLI(t, append(args, scenarioArgs(name)...)...)
+					if code != exitOK {
+						t.Fatalf("%v: exit %d", args, code)
+					}
+					for _, s := range labSecrets {
+						if strings.Contains(out, s) {
+							t.Errorf("%v: output contains the secret %q", args, s)
+						}
+					}
+					for _, tok := range tokens {
+						if strings.Contains(out, tok) || strings.Contains(out, tok[:40]) {
+							t.Errorf("%v: output contains a whole token %s…", args, tok[:12])
+						}
+					}
+				}
+			}
+			// --show-secrets shows tokens, and still no password.
+			out, stderr, _ := runCLI(t, append([]string{"analyze", "-f", "json", "--show-secrets"}, scenarioArgs(name)...)...)
+			if !strings.Contains(stderr, "--show-secrets") {
+				t.Errorf("--show-secrets does not say so on stderr")
+			}
+			for _, s := range labSecrets {
+				if strings.Contains(out, s) {
+					t.Errorf("--show-secrets: output contains the secret %q", s)
+				}
+			}
+			shown := false
+			for _, tok := range tokens {
+				shown = shown || strings.Contains(out, tok)
+			}
+			if !shown && len(tokens) > 0 {
+				t.Errorf("--show-secrets shows no token")
+			}
+		})
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authflow/authflow/capture"
+	"github.com/authflow/authflow/sequence"
+)
+
+// selection turns the selection flags into a sequence.Selection. Times
+// given as frame numbers are looked up in the capture files.
+func (o *inputOptions) selection(paths []string) (sequence.Selection, error) {
+	sel := sequence.Selection{
+		Token:        o.token,
+		Image:        o.image,
+		Participants: o.participants,
+		NoDB:         o.noDB,
+		NoCache:      o.noCache,
+	}
+	var err error
+	if o.since != "" {
+		if sel.Since, err = parseWhen(o.since, paths, false); err != nil {
+			return sel, usageError{fmt.Errorf("--since: %w", err)}
+		}
+	}
+	if o.until != "" {
+		if sel.Until, err = parseWhen(o.until, paths, true); err != nil {
+			return sel, usageError{fmt.Errorf("--until: %w", err)}
+		}
+	}
+	return sel, nil
+}
+
+// parseWhen reads a point in the capture: an RFC 3339 time, a time of day
+// (UTC, on the capture's first day), +DURATION after the first packet, or a
+// frame: N (of the first file) or FILE:N.
+func parseWhen(s string, paths []string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutPrefix(s, "+"); ok {
+		dur, err := time.ParseDuration(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		first, err := frameTime(paths, "", 1)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return first.Add(dur), nil
+	}
+	file, num, hasFile := strings.Cut(s, ":")
+	if !hasFile {
+		file, num = "", s
+	}
+	if n, err := strconv.Atoi(num); err == nil && n > 0 && !strings.Contains(file, ".") == (file == "") {
+		t, err := frameTime(paths, file, n)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if end {
+			// Up to a frame includes messages starting at that frame.
+			t = t.Add(time.Nanosecond - 1)
+		}
+		return t, nil
+	}
+	for _, layout := range []string{"15:04:05.999999999", "15:04:05"} {
+		if tod, err := time.Parse(layout, s); err == nil {
+			first, err := frameTime(paths, "", 1)
+			if err != nil {
+				return time.Time{}, err
+			}
+			y, m, d := first.UTC().Date()
+			return time.Date(y, m, d, tod.Hour(), tod.Minute(), tod.Second(), tod.Nanosecond(), time.UTC), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time, +duration or frame number", s)
+}
+
+// frameTime finds the capture time of frame n of the input named file (its
+// base name; "" for the first input).
+func frameTime(paths []string, file string, n int) (time.Time, error) {
+	path := ""
+	for _, p := range paths {
+		if file == "" || filepath.Base(p) == file || p == file {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		return time.Time{}, fmt.Errorf("no input file %q", file)
+	}
+	src, err := capture.OpenFiles([]string{path}, capture.FileOptions{})
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer src.Close()
+	for {
+		p, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			return time.Time{}, fmt.Errorf("%s has no frame %d", filepath.Base(path), n)
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if p.Frame == n {
+			return p.Info.Timestamp, nil
+		}
+	}
+}

@@ -60,7 +60,7 @@ type exchange struct {
 	// id its path names.
 	file  *fileUse
 	image string
-	seq         int // seq of the request message, once drawn
+	seq   int // seq of the request message, once drawn
 }
 
 func (x *exchange) first() *event.Event {

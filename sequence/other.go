@@ -150,7 +150,6 @@ func (b *builder) otherCaller(x *exchange) *party {
 	return nil
 }
 
-
 // cacheKey is the memcached key of a cache exchange.
 func (x *exchange) cacheKey() string {
 	if x.req != nil {

@@ -45,6 +45,9 @@ type inputOptions struct {
 	noDB         bool
 	noCache      bool
 
+	strace     []string
+	pathPrefix string
+
 	cpuProfile, memProfile string
 }
 
@@ -60,6 +63,8 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.bodyLimit, "body-limit", 64<<10, "`BYTES` of each HTTP body kept for decoding")
 	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
+	f.StringArrayVar(&o.strace, "strace", nil, "read file events from strace logs (`FILE|GLOB`, repeatable; strace -f -tt/-ttt, -ff files): which image file glance opened and read")
+	f.StringVar(&o.pathPrefix, "path-prefix", "/var/lib/glance/images", "keep file events on paths under `PREFIX` (\"\" for all)")
 
 	f.StringVar(&o.token, "token", "", "keep only what the token with this `FINGERPRINT` (or prefix) touched")
 	f.StringVar(&o.image, "image", "", "keep only what concerns the image `ID` (or prefix)")
@@ -124,6 +129,12 @@ func formatFromPath(p string) string {
 		return "text"
 	case ".puml", ".plantuml":
 		return "plantuml"
+	case ".html", ".htm":
+		return "html"
+	case ".svg":
+		return "svg"
+	case ".png":
+		return "png"
 	}
 	return ""
 }
@@ -160,7 +171,7 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 		if o.summary && format != "text" {
 			return render.SummaryTable(w, res.flow)
 		}
-		return render.Write(w, res.flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout())})
+		return render.Write(w, res.flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString()})
 	}
 	if err := writeOutput(cmd, o.output, write); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
@@ -239,6 +250,19 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 		return nil, usageError{errors.New("no capture given: name capture files, or use --example " + strings.Join(authflow.Examples(), "|"))}
 	}
 	res.inputs = paths
+	stracePatterns := o.strace
+	if o.example != "" {
+		ex, _ := authflow.LoadExample(o.example)
+		if len(ex.Strace) > 0 && len(stracePatterns) == 0 {
+			dir := filepath.Dir(paths[0])
+			extracted, err := extract(ex.FS, ex.Strace, dir)
+			if err != nil {
+				res.cleanup()
+				return nil, err
+			}
+			stracePatterns = extracted
+		}
+	}
 	sel, err := o.selection(paths)
 	if err != nil {
 		res.cleanup()
@@ -268,6 +292,9 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	for i, p := range paths {
 		names[i] = filepath.Base(p)
 	}
+	fileEvents, fileErrs := o.fileEvents(paths, stracePatterns, src.Inputs())
+	events = append(events, fileEvents...)
+	res.inputErrs = append(res.inputErrs, fileErrs...)
 	flow := sequence.Build(events, sequence.Options{
 		Aliases:        aliases,
 		Inputs:         names,

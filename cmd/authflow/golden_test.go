@@ -40,6 +40,16 @@ func scenarioArgs(name string) []string {
 	return []string{filepath.Join(dir, "ens.pcap.gz"), filepath.Join(dir, "lo.pcap.gz")}
 }
 
+// scenarioFlags returns the extra analyze flags of a scenario: its strace
+// logs of glance, where recorded.
+func scenarioFlags(name string) []string {
+	logs, _ := filepath.Glob(filepath.Join(capturesDir, name, "glance.strace.*"))
+	if len(logs) == 0 {
+		return nil
+	}
+	return []string{"--strace", filepath.Join(capturesDir, name, "glance.strace.*")}
+}
+
 // runCLI runs authflow with args and returns stdout, stderr and the exit code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -104,7 +114,8 @@ func TestGoldenScenarios(t *testing.T) {
 	for _, name := range scenarios(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, format := range []string{"mermaid", "json"} {
-				out, stderr, code := runCLI(t, append([]string{"analyze", "-f", format}, scenarioArgs(name)...)...)
+				args := append([]string{"analyze", "-f", format}, scenarioFlags(name)...)
+				out, stderr, code := runCLI(t, append(args, scenarioArgs(name)...)...)
 				if code != exitOK {
 					t.Fatalf("exit %d: %s", code, stderr)
 				}

@@ -4,6 +4,7 @@ package render
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 )
 
 // Formats lists the output formats Write knows.
-var Formats = []string{"mermaid", "markdown", "json", "text", "plantuml"}
+var Formats = []string{"mermaid", "markdown", "json", "text", "plantuml", "html", "svg", "png"}
 
 // Options change how a flow is written.
 type Options struct {
@@ -24,6 +25,8 @@ type Options struct {
 	Summary bool
 	// Color colours the text timeline (for a terminal).
 	Color bool
+	// Version is authflow's version, for the HTML header.
+	Version string
 }
 
 // Write writes flow in the named format.
@@ -48,6 +51,10 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 		return nil
 	case "plantuml", "puml":
 		return PlantUML(w, flow)
+	case "html":
+		return HTML(w, flow, opts.Version)
+	case "svg", "png":
+		return Image(context.Background(), w, flow, format)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }

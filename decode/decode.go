@@ -54,14 +54,14 @@ func DefaultPorts() map[uint16]Protocol {
 
 // Stats counts what decoding saw.
 type Stats struct {
-	Packets      int
-	TCPSegments  int
-	NotTCP       int
-	Malformed    int
-	Fragments    int
-	Truncated    int
-	Connections  int
-	Evicted      int
+	Packets       int
+	TCPSegments   int
+	NotTCP        int
+	Malformed     int
+	Fragments     int
+	Truncated     int
+	Connections   int
+	Evicted       int
 	EventsDropped int
 }
 

@@ -66,4 +66,3 @@ func (o *inputOptions) fileEvents(paths, stracePatterns []string, inputs []captu
 	}
 	return out, errs
 }
-

@@ -45,6 +45,9 @@ type Options struct {
 	Decoders map[Protocol]HandlerFunc
 	// MaxEvents bounds how many events are kept; 0 means 5 000 000.
 	MaxEvents int
+	// Notify, if set, is called with every event as it is decoded (e.g.
+	// to show a live timeline while capturing).
+	Notify func(*event.Event)
 }
 
 // DefaultPorts are the server ports of memcached and MySQL.
@@ -99,6 +102,9 @@ func New(opts Options) *Decoder {
 }
 
 func (d *Decoder) emit(e *event.Event) {
+	if d.opts.Notify != nil {
+		d.opts.Notify(e)
+	}
 	if len(d.events) >= d.opts.MaxEvents {
 		d.stats.EventsDropped++
 		return

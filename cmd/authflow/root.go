@@ -35,6 +35,6 @@ or a text timeline. Tokens are shown as short fingerprints, passwords never.`,
 	}
 	root.SetVersionTemplate(fmt.Sprintf("authflow %s\n", versionString()))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newAnalyzeCmd(), newFilterCmd())
+	root.AddCommand(newAnalyzeCmd(), newCaptureCmd(), newFilterCmd())
 	return root
 }

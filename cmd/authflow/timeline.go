@@ -116,4 +116,3 @@ func (t *timeline) file(fe *fsevent.Event) {
 	}
 	t.line(event.Position{Time: fe.Time}, "%s[%d] %s %s = %d", fe.Comm, fe.PID, fe.Syscall, fe.Path, fe.Result)
 }
-

@@ -83,6 +83,7 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 		m := b.message(x.caller, x.callee, x.req.Start, memcachedKind(cmd.Op))
 		m.End = x.req.End
 		m.Key, m.Token = key, tok
+		m.Protected = tok == "" && openstack.ProtectedCacheKey(key)
 		what := b.keyLabel(key)
 		if len(cmd.Keys) > 1 {
 			what += fmt.Sprintf(" and %d more keys", len(cmd.Keys)-1)

@@ -62,10 +62,18 @@ type Message struct {
 	// ReplyTo is, on an answer, the seq of the request it answers.
 	ReplyTo int `json:"reply_to,omitempty"`
 
+	// Expires is, on a token issued or validated, when the token expires
+	// (as keystone wrote it).
+	Expires string `json:"expires,omitempty"`
+
 	// memcached
-	Key    string `json:"key,omitempty"`
-	Hit    *bool  `json:"hit,omitempty"`
-	Stored *bool  `json:"stored,omitempty"`
+	Key string `json:"key,omitempty"`
+	// Protected marks a token cache key made under keystonemiddleware's
+	// memcache_security_strategy (MAC or ENCRYPT) that authflow could not
+	// tie to a token (no --memcache-secret, or not the right one).
+	Protected bool  `json:"protected,omitempty"`
+	Hit       *bool `json:"hit,omitempty"`
+	Stored    *bool `json:"stored,omitempty"`
 	// mysql
 	User      string   `json:"user,omitempty"`
 	Database  string   `json:"database,omitempty"`
@@ -101,11 +109,34 @@ type Note struct {
 	Text string   `json:"text"`
 }
 
+// Finding is something an experienced operator would point at, with the
+// evidence: the messages (and so the frames) that show it.
+type Finding struct {
+	// Kind names the finding, e.g. "cache-unreachable"; stable for
+	// machines.
+	Kind string `json:"kind"`
+	// Severity is "info", "warning" or "error".
+	Severity string `json:"severity"`
+	// Summary is one line for people; Detail says more.
+	Summary string `json:"summary"`
+	Detail  string `json:"detail,omitempty"`
+	// Messages are the seqs of the messages that show it.
+	Messages []int `json:"messages,omitempty"`
+	// Frames are where those messages start.
+	Frames []Frame `json:"frames,omitempty"`
+	// Count is how many times it happened, where that means something.
+	Count int `json:"count,omitempty"`
+	// Time is when it (first) happened.
+	Time time.Time `json:"time,omitzero"`
+}
+
 // Flow is the whole correlated flow.
 type Flow struct {
 	Participants []*Participant `json:"participants"`
 	Messages     []*Message     `json:"messages"`
 	Warnings     []string       `json:"warnings"`
+	// Findings are filled by the findings package when asked for.
+	Findings []Finding `json:"findings,omitempty"`
 	// Inputs names the capture files (or interfaces) frames refer to.
 	Inputs []string `json:"inputs,omitempty"`
 	// Start and End bound the capture time the flow covers.

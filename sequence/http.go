@@ -78,6 +78,9 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 		case openstack.TokenValid, openstack.TokenInvalid:
 			m.Token = b.fp(x.subject)
 		}
+		if x.result != nil && x.result.Info != nil {
+			m.Expires = x.result.Info.ExpiresAt
+		}
 		m.Image = call.ImageID
 		if x.result != nil && x.result.ImageID != "" {
 			m.Image = x.result.ImageID

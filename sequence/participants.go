@@ -2,7 +2,10 @@ package sequence
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/authflow/authflow/decode/httpdec"
@@ -23,6 +26,9 @@ type party struct {
 
 // parties holds every party by identity.
 type parties struct {
+	// catalog names service endpoints (host:port) from the service
+	// catalogs of token responses.
+	catalog map[string]string
 	byKey   map[string]*party
 	order   []*party
 	opts    *Options
@@ -95,6 +101,9 @@ func (ps *parties) httpServer(ap netip.AddrPort, api string) *party {
 	if n, ok := ps.alias(ap, true); ok {
 		return ps.aliasParty(n)
 	}
+	if name := ps.catalogName(ap); name != "" {
+		return ps.service(name)
+	}
 	if name, ok := openstack.WellKnownPorts[ap.Port()]; ok && name != "mysql" && name != "memcached" {
 		return ps.service(name)
 	}
@@ -141,4 +150,71 @@ func callerByUserAgent(req *httpdec.Request) string {
 		return name
 	}
 	return ""
+}
+
+// catalogTypes names services by their catalog type when the catalog
+// entry has no name.
+var catalogTypes = map[string]string{
+	"identity":           "keystone",
+	"image":              "glance",
+	"compute":            "nova",
+	"network":            "neutron",
+	"placement":          "placement",
+	"volumev3":           "cinder",
+	"volumev2":           "cinder",
+	"volume":             "cinder",
+	"block-storage":      "cinder",
+	"object-store":       "swift",
+	"orchestration":      "heat",
+	"key-manager":        "barbican",
+	"load-balancer":      "octavia",
+	"dns":                "designate",
+	"baremetal":          "ironic",
+	"shared-file-system": "manila",
+}
+
+// learnCatalog records the endpoints of a token response's catalog.
+func (ps *parties) learnCatalog(entries []openstack.CatalogEntry) {
+	if ps.catalog == nil {
+		ps.catalog = map[string]string{}
+	}
+	for _, e := range entries {
+		name := e.Name
+		if name == "" {
+			name = catalogTypes[e.Type]
+		}
+		if name == "" {
+			name = e.Type
+		}
+		for _, ep := range e.Endpoints {
+			u, err := url.Parse(ep.URL)
+			if err != nil || u.Host == "" {
+				continue
+			}
+			host, port := u.Hostname(), u.Port()
+			if port == "" {
+				port = map[string]string{"https": "443"}[u.Scheme]
+				if port == "" {
+					port = "80"
+				}
+			}
+			ps.catalog[net.JoinHostPort(host, port)] = name
+			// Host names cannot be matched to addresses without DNS: keep
+			// the port, used when only one service listens on it.
+			if prev, ok := ps.catalog[":"+port]; !ok || prev == name {
+				ps.catalog[":"+port] = name
+			} else {
+				ps.catalog[":"+port] = ""
+			}
+		}
+	}
+}
+
+// catalogName names a server endpoint from the catalogs seen: by address
+// and port, else by a port only one catalog service uses.
+func (ps *parties) catalogName(ap netip.AddrPort) string {
+	if n := ps.catalog[ap.String()]; n != "" {
+		return n
+	}
+	return ps.catalog[":"+strconv.Itoa(int(ap.Port()))]
 }

@@ -38,6 +38,11 @@ func (b *builder) tokens() {
 func (b *builder) participants() {
 	ps := newParties(&b.opts)
 	b.parties = ps
+	for _, x := range b.xs {
+		if x.result != nil && x.result.Info != nil {
+			ps.learnCatalog(x.result.Info.Catalog)
+		}
+	}
 	apiByConn := map[uint64]string{}
 	for _, x := range b.xs {
 		if x.proto == "http" && x.call != nil && x.call.API != "" && apiByConn[x.conn.ID] == "" {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// connTimes reads a capture with plain gopacket and returns, for the TCP
+// connection whose client sends a payload starting with start, the time of
+// that payload and of the server's last payload on the connection.
+func connTimes(t *testing.T, path, start string) (first, last time.Time) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapgo.NewReader(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var client layers.TCPPort
+	for {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
+		tcp, ok := p.TransportLayer().(*layers.TCP)
+		if !ok || len(tcp.Payload) == 0 {
+			continue
+		}
+		if client == 0 && bytes.HasPrefix(tcp.Payload, []byte(start)) {
+			client, first = tcp.SrcPort, ci.Timestamp
+		}
+		if client != 0 && tcp.DstPort == client {
+			last = ci.Timestamp
+		}
+	}
+	if first.IsZero() || last.IsZero() {
+		t.Fatalf("%s: no connection starting with %q", path, start)
+	}
+	return first, last
+}
+
+// TestTimingMatchesCapture checks --timing durations against the
+// capture's own timestamps: from the request's first segment to the
+// response's last, for keystone exchanges (one per connection).
+func TestTimingMatchesCapture(t *testing.T) {
+	for _, tc := range []struct {
+		scenario, file, request, kind string
+	}{
+		{"image-save", "ens.pcap.gz", "POST /v3/auth/tokens", "keystone.token.issued"},
+		{"image-save", "lo.pcap.gz", "GET /v3/auth/tokens", "keystone.token.valid"},
+		{"image-save", "lo.pcap.gz", "POST /v3/auth/tokens", "keystone.token.issued"},
+		{"bad-password", "ens.pcap.gz", "POST /v3/auth/tokens", "keystone.token.denied"},
+		{"revoked-token", "ens.pcap.gz", "DELETE /v3/auth/tokens", "http.response"},
+	} {
+		t.Run(tc.scenario+"/"+tc.file+"/"+tc.request, func(t *testing.T) {
+			first, last := connTimes(t, filepath.Join(capturesDir, tc.scenario, tc.file), tc.request)
+			want := last.Sub(first)
+			flow := analyzeJSON(t, append([]string{"--timing"}, scenarioArgs(tc.scenario)...)...)
+			bySeq := map[int]string{}
+			for _, m := range flow.Messages {
+				bySeq[m.Seq] = m.Method + " " + m.Target
+			}
+			found := false
+			for _, m := range flow.Messages {
+				if m.Kind != tc.kind || m.ReplyTo == 0 || len(m.Frames) == 0 || m.Frames[0].File != tc.file || bySeq[m.ReplyTo] != tc.request {
+					continue
+				}
+				found = true
+				if m.DurationMS == nil {
+					t.Fatalf("message %d has no duration", m.Seq)
+				}
+				got := time.Duration(math.Round(*m.DurationMS * 1e6))
+				if d := got - want; d < -time.Microsecond || d > time.Microsecond {
+					t.Errorf("message %d: duration %v, the capture says %v", m.Seq, got, want)
+				}
+				if !bytes.Contains([]byte(m.Label), []byte(" ms)")) {
+					t.Errorf("label %q has no duration", m.Label)
+				}
+			}
+			if !found {
+				t.Fatalf("no %s answering %s in %s", tc.kind, tc.request, tc.file)
+			}
+		})
+	}
+}

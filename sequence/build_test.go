@@ -1,0 +1,198 @@
+package sequence
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authflow/authflow/decode/event"
+	"github.com/authflow/authflow/decode/httpdec"
+	"github.com/authflow/authflow/decode/memcached"
+	"github.com/authflow/authflow/decode/openstack"
+)
+
+var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// script builds events of synthetic exchanges.
+type script struct {
+	evs    []*event.Event
+	nextID uint64
+	frame  int
+}
+
+func (s *script) conn(client, server string) *event.Conn {
+	s.nextID++
+	return &event.Conn{ID: s.nextID, Client: netip.MustParseAddrPort(client), Server: netip.MustParseAddrPort(server)}
+}
+
+func (s *script) at(ms int) event.Position {
+	s.frame++
+	return event.Position{Time: t0.Add(time.Duration(ms) * time.Millisecond), Frame: event.FrameRef{Number: s.frame}}
+}
+
+// http adds a request at start ms and its response at end ms.
+func (s *script) http(c *event.Conn, start, end int, method, target string, status int, hdr map[string]string, respHdr map[string]string, body string) *event.Event {
+	h := http.Header{}
+	for k, v := range hdr {
+		h.Set(k, v)
+	}
+	req := &event.Event{Kind: event.HTTPRequest, Start: s.at(start), Conn: c, Data: &httpdec.Request{Method: method, Target: target, Message: httpdec.Message{Header: h, Complete: true}}}
+	req.End = req.Start.Time
+	rh := http.Header{}
+	for k, v := range respHdr {
+		rh.Set(k, v)
+	}
+	resp := &event.Event{Kind: event.HTTPResponse, Start: s.at(end), Conn: c, FromServer: true,
+		Data: &httpdec.Response{Status: status, Request: req, Message: httpdec.Message{Header: rh, Body: []byte(body), BodyLen: int64(len(body)), Complete: true}}}
+	resp.End = resp.Start.Time
+	s.evs = append(s.evs, req, resp)
+	return req
+}
+
+func (s *script) get(c *event.Conn, seq uint64, start int, key string, hit bool) {
+	cmd := &event.Event{Kind: event.MemcacheCommand, Start: s.at(start), Conn: c, Data: &memcached.Command{Seq: seq, Op: "get", Keys: []string{key}}}
+	r := &memcached.Reply{Seq: seq, Op: "get", Keys: []string{key}, Status: "END", Results: []memcached.KeyResult{{Key: key, Hit: hit}}}
+	if hit {
+		r.Hits = 1
+		r.Items = []memcached.Item{{Key: key, Len: 1986}}
+	} else {
+		r.Misses = 1
+	}
+	reply := &event.Event{Kind: event.MemcacheReply, Start: s.at(start + 1), Conn: c, FromServer: true, Data: r}
+	cmd.End, reply.End = cmd.Start.Time, reply.Start.Time
+	s.evs = append(s.evs, cmd, reply)
+}
+
+func find(f *Flow, pred func(*Message) bool) *Message {
+	for _, m := range f.Messages {
+		if pred(m) {
+			return m
+		}
+	}
+	return nil
+}
+
+func name(f *Flow, id string) string {
+	if p := f.Participant(id); p != nil {
+		return p.Name
+	}
+	return "?" + id
+}
+
+// A service calling another with the user's token (nova → glance) is
+// stitched to the request it serves, and named by its port.
+func TestServiceToServiceWithUserToken(t *testing.T) {
+	var s script
+	userTok := "gAAAAABuser"
+	nova := s.conn("10.0.0.100:40000", "10.0.0.11:8774")
+	s.http(nova, 0, 900, "POST", "/v2.1/servers", 202, map[string]string{"X-Auth-Token": userTok}, nil, "")
+	glance := s.conn("10.0.0.11:50000", "10.0.0.12:9292")
+	s.http(glance, 100, 200, "GET", "/v2/images/abc", 200, map[string]string{"X-Auth-Token": userTok, "User-Agent": "python-glanceclient"}, nil, `{"id":"abc"}`)
+	f := Build(s.evs, Options{})
+	g := find(f, func(m *Message) bool { return m.Kind == openstack.ImageShow })
+	n := find(f, func(m *Message) bool { return m.Target == "/v2.1/servers" })
+	if g == nil || n == nil {
+		t.Fatalf("messages missing: %+v", f.Messages)
+	}
+	if name(f, g.From) != "nova" || name(f, g.To) != "glance" || name(f, n.From) != "OpenStackClient" {
+		t.Errorf("participants: %s → %s, %s → nova", name(f, g.From), name(f, g.To), name(f, n.From))
+	}
+	if g.Cause != n.Seq {
+		t.Errorf("glance call cause %d, want the nova request %d", g.Cause, n.Seq)
+	}
+	if g.Token != openstack.Fingerprint(userTok) {
+		t.Errorf("token %q", g.Token)
+	}
+}
+
+// Two users' requests served at once by glance: each cache lookup and
+// validation is tied to the request whose token it concerns, whatever the
+// order in time.
+func TestConcurrentRequestsStitchedByToken(t *testing.T) {
+	var s script
+	a, b := "gAAAAABaaaa", "gAAAAABbbbb"
+	c1 := s.conn("10.0.0.100:40001", "10.0.0.11:9292")
+	c2 := s.conn("10.0.0.101:40002", "10.0.0.11:9292")
+	reqA := s.http(c1, 0, 500, "GET", "/v2/images", 200, map[string]string{"X-Auth-Token": a}, nil, `{"images":[]}`)
+	reqB := s.http(c2, 10, 400, "GET", "/v2/images", 200, map[string]string{"X-Auth-Token": b}, nil, `{"images":[]}`)
+	mc := s.conn("127.0.0.1:45000", "127.0.0.1:11211")
+	s.get(mc, 1, 20, openstack.CacheKeys(a, "")[0], false) // A's lookup while B started last
+	s.get(mc, 2, 30, openstack.CacheKeys(b, "")[0], true)
+	ks := s.conn("10.0.0.11:50000", "10.0.0.11:5000")
+	s.http(ks, 40, 300, "GET", "/v3/auth/tokens", 200, map[string]string{"X-Subject-Token": a, "X-Auth-Token": "gAAAAABglance"}, nil, "")
+	f := Build(s.evs, Options{})
+	seqOf := func(e *event.Event) int {
+		for _, m := range f.Messages {
+			if m.Time.Equal(e.Start.Time) && m.Method != "" {
+				return m.Seq
+			}
+		}
+		return -1
+	}
+	sa, sb := seqOf(reqA), seqOf(reqB)
+	for _, m := range f.Messages {
+		switch {
+		case m.Kind == "memcached.get" && m.Token == openstack.Fingerprint(a), m.Kind == openstack.TokenValidate:
+			if m.Cause != sa {
+				t.Errorf("%s: cause %d, want A's request %d", m.Label, m.Cause, sa)
+			}
+		case m.Kind == "memcached.get" && m.Token == openstack.Fingerprint(b):
+			if m.Cause != sb {
+				t.Errorf("%s: cause %d, want B's request %d", m.Label, m.Cause, sb)
+			}
+		}
+	}
+	if v := find(f, func(m *Message) bool { return m.Kind == openstack.TokenValidate }); v == nil || name(f, v.From) != "glance" {
+		t.Errorf("validation not drawn from glance: %+v", v)
+	}
+	if m := find(f, func(m *Message) bool { return m.Kind == "memcached.result" && m.Hit != nil && *m.Hit }); m == nil || !strings.HasPrefix(m.Label, "hit") {
+		t.Errorf("no hit drawn")
+	}
+}
+
+// A service on a port authflow has no rule for is named from the catalog
+// of a token response.
+func TestCatalogNamesUnknownPort(t *testing.T) {
+	var s script
+	tok := "gAAAAABcat"
+	ks := s.conn("10.0.0.100:40000", "10.0.0.11:5000")
+	s.http(ks, 0, 100, "POST", "/v3/auth/tokens", 201, nil, map[string]string{"X-Subject-Token": tok},
+		`{"token":{"methods":["password"],"user":{"name":"u"},"catalog":[{"type":"key-manager","name":"","endpoints":[{"interface":"public","url":"http://10.0.0.11:9311/"}]}]}}`)
+	bc := s.conn("10.0.0.100:40001", "10.0.0.11:9311")
+	s.http(bc, 200, 300, "GET", "/v1/secrets", 200, map[string]string{"X-Auth-Token": tok}, nil, "")
+	f := Build(s.evs, Options{})
+	m := find(f, func(m *Message) bool { return m.Target == "/v1/secrets" })
+	if m == nil || name(f, m.To) != "barbican" {
+		t.Errorf("the service on 9311 is %q, want barbican from the catalog", name(f, m.To))
+	}
+}
+
+func TestSelectAndTimings(t *testing.T) {
+	var s script
+	a := "gAAAAABaaaa"
+	c1 := s.conn("10.0.0.100:40001", "10.0.0.11:9292")
+	s.http(c1, 0, 500, "GET", "/v2/images", 200, map[string]string{"X-Auth-Token": a}, nil, "")
+	ks := s.conn("10.0.0.11:50000", "10.0.0.11:5000")
+	s.http(ks, 100, 400, "GET", "/v3/auth/tokens", 200, map[string]string{"X-Subject-Token": a, "X-Auth-Token": "gAAAAABglance"}, nil, "")
+	c2 := s.conn("10.0.0.100:40002", "10.0.0.11:5000")
+	s.http(c2, 600, 700, "GET", "/v3", 200, nil, nil, "")
+	f := Build(s.evs, Options{})
+	sel := Select(f, Selection{Token: openstack.Fingerprint(a)[:6]})
+	if len(sel.Messages) != 4 {
+		t.Fatalf("token selection kept %d messages, want 4: %+v", len(sel.Messages), sel.Messages)
+	}
+	for i, m := range sel.Messages {
+		if m.Seq != i+1 || (m.Cause != 0 && m.Cause >= m.Seq) {
+			t.Errorf("renumbering: %+v", m)
+		}
+	}
+	if got := Select(f, Selection{Since: t0.Add(550 * time.Millisecond)}); len(got.Messages) != 2 {
+		t.Errorf("since: %d messages", len(got.Messages))
+	}
+	tm := Timings(f)
+	if len(tm) != 2 || tm[0].TotalMS != 500 || tm[0].Spent[SpentValidation] != 300 {
+		t.Errorf("timings: %+v", tm)
+	}
+}

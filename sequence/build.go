@@ -56,6 +56,10 @@ type exchange struct {
 	// member the run it belongs to; skip is set for the other members.
 	run, member *dbRun
 	skip        bool
+	// leader is the first of repeated identical cache lookups, repeats
+	// how many followed it.
+	leader  *exchange
+	repeats int
 	// file is a file descriptor's use, for file exchanges; image the image
 	// id its path names.
 	file  *fileUse

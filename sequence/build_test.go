@@ -196,3 +196,31 @@ func TestSelectAndTimings(t *testing.T) {
 		t.Errorf("timings: %+v", tm)
 	}
 }
+
+// Repeated identical cache lookups for one request are drawn once.
+func TestRepeatedLookupsSummarised(t *testing.T) {
+	var s script
+	a := "gAAAAABaaaa"
+	c1 := s.conn("10.0.0.100:40001", "10.0.0.11:9292")
+	s.http(c1, 0, 500, "GET", "/v2/images", 200, map[string]string{"X-Auth-Token": a}, nil, "")
+	mc := s.conn("127.0.0.1:45000", "127.0.0.1:11211")
+	for i := range 3 {
+		s.get(mc, uint64(i+1), 10+10*i, openstack.CacheKeys(a, "")[0], true)
+	}
+	f := Build(s.evs, Options{})
+	gets := 0
+	for _, m := range f.Messages {
+		if m.Kind == "memcached.get" {
+			gets++
+			if m.Count != 3 || !strings.Contains(m.Label, "×3") {
+				t.Errorf("summary %q count %d", m.Label, m.Count)
+			}
+		}
+	}
+	if gets != 1 {
+		t.Errorf("%d get arrows, want 1", gets)
+	}
+	if f := Build(s.evs, Options{DetailLevel: 1}); len(f.Messages) != 8 {
+		t.Errorf("--detail: %d messages, want 8", len(f.Messages))
+	}
+}

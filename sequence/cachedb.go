@@ -99,6 +99,10 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 		if cmd.NoReply {
 			m.Label += " noreply"
 		}
+		if x.repeats > 0 {
+			m.Label += fmt.Sprintf(" (×%d)", x.repeats+1)
+			m.Count = x.repeats + 1
+		}
 		out = append(out, &pending{msg: m, at: x.req.Start, x: x, isReq: true, cause: x.cause})
 	}
 	if x.resp != nil {

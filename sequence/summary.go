@@ -2,9 +2,11 @@ package sequence
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/authflow/authflow/decode/memcached"
 	"github.com/authflow/authflow/decode/mysql"
 )
 
@@ -30,6 +32,14 @@ func (b *builder) summarize() {
 		var ck any = x.cause
 		if x.cause == nil {
 			ck = x.caller
+		}
+		if prev := last[ck]; prev != nil && sameLookup(prev, x) {
+			leader := prev
+			if prev.leader != nil {
+				leader = prev.leader
+			}
+			x.leader, x.skip = leader, true
+			leader.repeats++
 		}
 		if x.proto == "mysql" && x.req != nil && x.caller != nil {
 			k := runKey{x.caller, x.callee, ck}
@@ -122,4 +132,15 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 		out = append(out, lastResult)
 	}
 	return out
+}
+
+// sameLookup tells whether x repeats the cache lookup prev: same caller,
+// same key, same outcome.
+func sameLookup(prev, x *exchange) bool {
+	if prev.proto != "memcached" || x.proto != "memcached" || prev.caller != x.caller || prev.req == nil || x.req == nil || prev.resp == nil || x.resp == nil {
+		return false
+	}
+	pc, xc := prev.req.Data.(*memcached.Command), x.req.Data.(*memcached.Command)
+	pr, xr := prev.resp.Data.(*memcached.Reply), x.resp.Data.(*memcached.Reply)
+	return pc.IsLookup() && pc.Op == xc.Op && slices.Equal(pc.Keys, xc.Keys) && pr.Hits == xr.Hits && pr.Misses == xr.Misses
 }

@@ -147,3 +147,11 @@ func TestFingerprint(t *testing.T) {
 		t.Error("empty token has a fingerprint")
 	}
 }
+
+func TestGlanceErrorPage(t *testing.T) {
+	body := "<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  No image found with ID cirros<br /><br />\n\n\n\n </body>\n</html>"
+	r := InterpretResponse(&Call{Kind: ImageShow}, &httpdec.Response{Status: 404, Message: httpdec.Message{Body: []byte(body)}})
+	if r.Error != "No image found with ID cirros" {
+		t.Errorf("error %q", r.Error)
+	}
+}

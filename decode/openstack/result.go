@@ -3,6 +3,8 @@ package openstack
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/authflow/authflow/decode/httpdec"
 )
@@ -247,5 +249,35 @@ func errorMessage(body []byte) string {
 		}
 		return e.Error.Title
 	}
-	return ""
+	return htmlMessage(body)
+}
+
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
+// htmlMessage finds the message of a webob error page (glance): the text
+// of the body that is not its title, e.g. "No image found with ID cirros".
+func htmlMessage(body []byte) string {
+	s := string(body)
+	if !strings.Contains(s, "<html") && !strings.Contains(s, "<body") {
+		return ""
+	}
+	title := ""
+	if i, j := strings.Index(s, "<title>"), strings.Index(s, "</title>"); i >= 0 && j > i {
+		title = strings.TrimSpace(s[i+len("<title>") : j])
+	}
+	if i := strings.Index(s, "<body"); i >= 0 {
+		s = s[i:]
+	}
+	var parts []string
+	for _, line := range strings.Split(htmlTag.ReplaceAllString(s, "\n"), "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line != "" && line != title {
+			parts = append(parts, line)
+		}
+	}
+	msg := strings.Join(parts, " ")
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return msg
 }

@@ -47,6 +47,13 @@ type FileOptions struct {
 	// a later one in the file and still be put in order; 0 means
 	// DefaultReorderWindow, a negative value turns reordering off.
 	ReorderWindow time.Duration
+	// Offsets are added to the timestamps of every packet of the input
+	// with the same index in paths before the inputs are merged, to put
+	// captures made with different clocks on one clock (see package
+	// clocksync). Missing entries are 0; more entries than paths is an
+	// error. Packet.Info.Timestamp and InputInfo.First and Last are the
+	// corrected times.
+	Offsets []time.Duration
 }
 
 // InputInfo describes one input file, for report headers.
@@ -116,6 +123,7 @@ type input struct {
 	errSeen map[string]bool
 	lastLT  layers.LinkType
 	lastTS  time.Time
+	shift   time.Duration // FileOptions.Offsets entry, added to every timestamp
 	src     *FileSource
 	// sections are where the pcapng sections start, found by the first
 	// reader; a reader for one interface of section i starts there.
@@ -182,6 +190,9 @@ func openInputs(specs []inputSpec, opts FileOptions) (*FileSource, error) {
 	if opts.ReorderWindow < 0 {
 		opts.ReorderPackets = 1
 	}
+	if len(opts.Offsets) > len(specs) {
+		return nil, fmt.Errorf("%d clock offsets given for %d capture files", len(opts.Offsets), len(specs))
+	}
 	s := &FileSource{opts: opts}
 	opened := 0
 	for i, sp := range specs {
@@ -194,6 +205,9 @@ func openInputs(specs []inputSpec, opts FileOptions) (*FileSource, error) {
 			claimed: map[streamKey]bool{},
 			errSeen: map[string]bool{},
 			src:     s,
+		}
+		if i < len(opts.Offsets) {
+			in.shift = opts.Offsets[i]
 		}
 		s.inputs = append(s.inputs, in)
 		if sp.err != nil {

@@ -358,6 +358,9 @@ func (r *reader) readOne() {
 			}
 			continue
 		}
+		if r.in.shift != 0 {
+			ci.Timestamp = ci.Timestamp.Add(r.in.shift)
+		}
 		r.win.push(data, ci, lt, r.frame)
 		return
 	}

@@ -208,7 +208,7 @@ func (b *builder) mysqlMessages(x *exchange) []*pending {
 			out = append(out, &pending{msg: m, at: x.req.Start, x: x, isReq: true, cause: x.cause})
 		}
 	}
-	for i, re := range x.resps {
+	for _, re := range x.resps {
 		r := re.Data.(*mysql.Result)
 		if r.Command == "login" && r.Kind == mysql.KindOK {
 			continue // a successful login needs no arrow of its own
@@ -226,7 +226,6 @@ func (b *builder) mysqlMessages(x *exchange) []*pending {
 			m.Error = fmt.Sprintf("%d: %s", r.ErrorCode, mysql.Redact(r.ErrorMessage))
 			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: b.t(noteDBError, m.Error)})
 		}
-		_ = i
 		out = append(out, &pending{msg: m, at: re.Start, x: x, cause: x.cause})
 	}
 	return out

@@ -65,7 +65,6 @@ func (b *builder) participants() {
 // stitch names each connection's caller and ties every call a service
 // makes to the incoming request it serves.
 func (b *builder) stitch() {
-	ps := b.parties
 	callerOf := map[uint64]*party{}
 	lastCause := map[uint64]*exchange{}
 	var active []*exchange // requests being served, by start
@@ -100,7 +99,6 @@ func (b *builder) stitch() {
 			active = append(active, x)
 		}
 	}
-	_ = ps
 }
 
 // caller names the side that opened x's connection.

@@ -125,3 +125,22 @@ func TestGoldenScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenLiveCapture checks a capture authflow made itself in the lab
+// (`authflow capture -i veth-ctl -i lo --trace-files --comm glance-api`
+// around `openstack image save`): its pcapng and the eBPF file events in
+// the sidecar beside it, found by analyze on its own.
+func TestGoldenLiveCapture(t *testing.T) {
+	capture := "../../testdata/live/image-save.pcapng.gz"
+	for _, format := range []string{"mermaid", "json"} {
+		out, stderr, code := runCLI(t, "analyze", "-f", format, capture)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		ext := map[string]string{"mermaid": ".mmd", "json": ".json"}[format]
+		golden(t, "live-image-save"+ext, out)
+		if format == "mermaid" && !strings.Contains(out, "read 4.3 MiB in 70 reads") {
+			t.Errorf("the file reads are not drawn")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,5 +132,30 @@ func TestHTTPMatchesTshark(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCatalogNamesService checks, on a real capture, that a service on a
+// port authflow has no rule for (9311) is named from the service catalog
+// of the token response: the lab registered barbican (key-manager) at
+// http://198.18.0.11:9311 and the client used it with its token.
+func TestCatalogNamesService(t *testing.T) {
+	flow := analyzeJSON(t, "../../testdata/live/catalog-barbican.pcapng.gz")
+	var found bool
+	for _, p := range flow.Participants {
+		if p.Name == "barbican" {
+			found = true
+			if p.Role != "service" || !slices.Contains(p.Endpoints, "198.18.0.11:9311") {
+				t.Errorf("barbican: %+v", p)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no barbican participant: %+v", flow.Participants)
+	}
+	for _, m := range flow.Messages {
+		if m.Target == "/v1/secrets" && (m.Token == "" || m.Frames[0].Number == 0) {
+			t.Errorf("the call to barbican lost its token or frame: %+v", m)
+		}
 	}
 }

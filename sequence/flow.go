@@ -139,6 +139,9 @@ type Flow struct {
 	Findings []Finding `json:"findings,omitempty"`
 	// Inputs names the capture files (or interfaces) frames refer to.
 	Inputs []string `json:"inputs,omitempty"`
+	// Clocks reports the clock corrections applied to captures of
+	// different hosts.
+	Clocks []string `json:"clocks,omitempty"`
 	// Start and End bound the capture time the flow covers.
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`

@@ -81,7 +81,7 @@ func Select(flow *Flow, s Selection) *Flow {
 			}
 		}
 	}
-	out := &Flow{Inputs: flow.Inputs, Warnings: flow.Warnings, Start: flow.Start, End: flow.End}
+	out := &Flow{Inputs: flow.Inputs, Clocks: flow.Clocks, Warnings: flow.Warnings, Findings: flow.Findings, Start: flow.Start, End: flow.End}
 	renum := map[int]int{}
 	used := map[string]bool{}
 	for _, m := range flow.Messages {

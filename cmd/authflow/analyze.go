@@ -17,6 +17,7 @@ import (
 
 	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/capture"
+	"github.com/authflow/authflow/capture/clocksync"
 	"github.com/authflow/authflow/decode"
 	"github.com/authflow/authflow/decode/stream"
 	"github.com/authflow/authflow/sequence"
@@ -47,6 +48,7 @@ type inputOptions struct {
 
 	strace     []string
 	pathPrefix string
+	clockSync  string
 
 	cpuProfile, memProfile string
 }
@@ -64,6 +66,7 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
 	f.StringArrayVar(&o.strace, "strace", nil, "read file events from strace logs (`FILE|GLOB`, repeatable; strace -f -tt/-ttt, -ff files): which image file glance opened and read")
+	f.StringVar(&o.clockSync, "clock-sync", "auto", "`MODE` auto: estimate the clock offsets between captures of different hosts from the TCP segments they share, and correct them; off: take timestamps as recorded")
 	f.StringVar(&o.pathPrefix, "path-prefix", "/var/lib/glance/images", "keep file events on paths under `PREFIX` (\"\" for all)")
 
 	f.StringVar(&o.token, "token", "", "keep only what the token with this `FINGERPRINT` (or prefix) touched")
@@ -274,7 +277,33 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 		res.cleanup()
 		return nil, err
 	}
-	src, err := capture.OpenFiles(paths, capture.FileOptions{})
+	fileOpts := capture.FileOptions{}
+	var clocks []string
+	switch o.clockSync {
+	case "auto":
+		if len(paths) > 1 {
+			est, err := clocksync.Estimate(paths, clocksync.Options{MaxPackets: 50000})
+			if err == nil {
+				fileOpts.Offsets = est.Offsets
+				for i := range paths {
+					if est.Offsets[i] != 0 {
+						clocks = append(clocks, est.Line(i))
+					}
+				}
+			}
+		}
+	case "off":
+	default:
+		stopProfile()
+		res.cleanup()
+		return nil, usageError{fmt.Errorf("--clock-sync %q: want auto or off", o.clockSync)}
+	}
+	if !o.quiet {
+		for _, c := range clocks {
+			fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", c)
+		}
+	}
+	src, err := capture.OpenFiles(paths, fileOpts)
 	if err != nil {
 		stopProfile()
 		res.cleanup()
@@ -310,6 +339,7 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if stats.EventsDropped > 0 {
 		flow.Warnings = append(flow.Warnings, fmt.Sprintf("%d messages were dropped to stay within the event limit", stats.EventsDropped))
 	}
+	flow.Clocks = clocks
 	res.warnings = flow.Warnings
 	res.flow = sequence.Select(flow, sel)
 	stopProfile()

@@ -19,6 +19,11 @@ func analyzeJSON(t *testing.T, args ...string) *sequence.Flow {
 	if code != exitOK {
 		t.Fatalf("analyze %v: exit %d: %s", args, code, stderr)
 	}
+	return decodeFlow(t, out)
+}
+
+func decodeFlow(t *testing.T, out string) *sequence.Flow {
+	t.Helper()
 	var flow sequence.Flow
 	if err := json.Unmarshal([]byte(out), &flow); err != nil {
 		t.Fatal(err)

@@ -89,6 +89,9 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 			what += fmt.Sprintf(" and %d more keys", len(cmd.Keys)-1)
 		}
 		m.Label = cmd.Op + " " + what
+		if memcachedKind(cmd.Op) == "memcached.set" {
+			m.TTL = cmd.Exptime
+		}
 		if cmd.ValueLen > 0 || memcachedKind(cmd.Op) == "memcached.set" {
 			m.Label += fmt.Sprintf(" (%s", size(int64(cmd.ValueLen)))
 			if cmd.Exptime > 0 {

@@ -74,14 +74,24 @@ type Message struct {
 	Protected bool  `json:"protected,omitempty"`
 	Hit       *bool `json:"hit,omitempty"`
 	Stored    *bool `json:"stored,omitempty"`
-	// mysql
+	// TTL is, on a cache store, the expiration time asked for, in seconds.
+	TTL int64 `json:"ttl,omitempty"`
+	// Scope is, on token requests and answers, what the token is scoped
+	// to ("project admin@Default", "domain dom1", "system", "unscoped").
+	Scope string `json:"scope,omitempty"`
+	// User is, on token requests and answers, who authenticates
+	// ("admin@Default"); on a database login, the login user.
 	User      string   `json:"user,omitempty"`
 	Database  string   `json:"database,omitempty"`
 	Statement string   `json:"statement,omitempty"`
 	Count     int      `json:"count,omitempty"`
 	Tables    []string `json:"tables,omitempty"`
 	Rows      *int     `json:"rows,omitempty"`
-	Error     string   `json:"error,omitempty"`
+	// BusyMS is, on the answer to a summarised burst of queries, the time
+	// the database spent on them (each query to its last result), in
+	// milliseconds; the rest of the burst's span is the caller's own work.
+	BusyMS *float64 `json:"busy_ms,omitempty"`
+	Error  string   `json:"error,omitempty"`
 	// files
 	Path  string `json:"path,omitempty"`
 	Bytes *int64 `json:"bytes,omitempty"`

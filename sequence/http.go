@@ -54,8 +54,14 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 				m.AuthToken = b.fp(x.token)
 			}
 		}
-		if call.Kind == openstack.TokenIssue && call.Auth != nil && call.Auth.Token != "" {
-			m.Token = b.fp(call.Auth.Token)
+		if call.Kind == openstack.TokenIssue && call.Auth != nil {
+			if call.Auth.Token != "" {
+				m.Token = b.fp(call.Auth.Token)
+			}
+			m.User, m.Scope = call.Auth.User, call.Auth.Scope
+			if m.User != "" && call.Auth.UserDomain != "" {
+				m.User += "@" + call.Auth.UserDomain
+			}
 		}
 		m.Image = call.ImageID
 		m.Label = b.requestLabel(x, req)
@@ -79,7 +85,11 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 			m.Token = b.fp(x.subject)
 		}
 		if x.result != nil && x.result.Info != nil {
-			m.Expires = x.result.Info.ExpiresAt
+			info := x.result.Info
+			m.Expires, m.Scope, m.User = info.ExpiresAt, info.Scope(), info.User
+			if info.UserDomain != "" {
+				m.User += "@" + info.UserDomain
+			}
 		}
 		m.Image = call.ImageID
 		if x.result != nil && x.result.ImageID != "" {

@@ -73,6 +73,7 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 	var firstErr string
 	var lastResult *pending
 	var lastEnd time.Time
+	var busy time.Duration
 	for _, x := range r.xs {
 		if c, ok := x.req.Data.(*mysql.Command); ok {
 			for _, t := range c.Tables {
@@ -81,6 +82,9 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 					tables = append(tables, t)
 				}
 			}
+		}
+		if n := len(x.resps); n > 0 && x.req != nil {
+			busy += x.resps[n-1].End.Sub(x.req.Start.Time)
 		}
 		for _, re := range x.resps {
 			res := re.Data.(*mysql.Result)
@@ -121,6 +125,8 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 		res.End = lastEnd
 		setDuration(res, first.req.Start.Time, lastEnd)
 		res.Rows = &rows
+		busyMS := msFloat(busy)
+		res.BusyMS = &busyMS
 		res.Label = "ok, " + plural(rows, "row")
 		if errs > 0 {
 			res.Error = firstErr

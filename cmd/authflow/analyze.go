@@ -21,6 +21,7 @@ import (
 	"github.com/authflow/authflow/decode"
 	"github.com/authflow/authflow/decode/stream"
 	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/findings"
 	"github.com/authflow/authflow/sequence/render"
 )
 
@@ -86,10 +87,11 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 // analyzeOptions are the flags of `authflow analyze`.
 type analyzeOptions struct {
 	inputOptions
-	output  string
-	format  string
-	frames  bool
-	summary bool
+	output   string
+	format   string
+	frames   bool
+	summary  bool
+	findings bool
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -115,6 +117,7 @@ writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
 	f.StringVarP(&o.format, "format", "f", "", "output `FORMAT`: "+strings.Join(render.Formats, ", ")+" (default: from the output file's extension, else mermaid)")
 	f.BoolVar(&o.frames, "frames", false, "show on each arrow the frame its message starts at")
 	f.BoolVar(&o.summary, "summary", false, "write the table of where each request's time went (with -f text: after the timeline)")
+	f.BoolVar(&o.findings, "findings", false, "report what an operator would point at (dead cache, re-authentication, slow validation, tokens used after revocation, …) with the evidence: after the text timeline or the Markdown diagram, else on stderr (JSON always has them)")
 	o.addFlags(f)
 	return cmd
 }
@@ -174,10 +177,29 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 		if o.summary && format != "text" {
 			return render.SummaryTable(w, res.flow)
 		}
-		return render.Write(w, res.flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString()})
+		if err := render.Write(w, res.flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString()}); err != nil {
+			return err
+		}
+		if o.findings && (format == "text" || format == "markdown") {
+			if format == "markdown" {
+				fmt.Fprintln(w, "\n## Findings\n\n```")
+			} else {
+				fmt.Fprintln(w)
+			}
+			if err := findings.Write(w, res.flow.Findings); err != nil {
+				return err
+			}
+			if format == "markdown" {
+				fmt.Fprintln(w, "```")
+			}
+		}
+		return nil
 	}
 	if err := writeOutput(cmd, o.output, write); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
+	}
+	if o.findings && format != "text" && format != "markdown" && format != "json" {
+		findings.Write(cmd.ErrOrStderr(), res.flow.Findings)
 	}
 	return res.finish(cmd, o.quiet)
 }
@@ -341,6 +363,8 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	}
 	flow.Clocks = clocks
 	res.warnings = flow.Warnings
+	// Findings look at the whole flow, before any selection.
+	flow.Findings = findings.Analyze(flow, findings.Options{Lang: o.lang})
 	res.flow = sequence.Select(flow, sel)
 	stopProfile()
 	if err := writeMemProfile(o.memProfile); err != nil {

@@ -49,6 +49,11 @@ func Redact(statement string) string {
 			} else {
 				i += j
 			}
+			// "--#…": the dashes left before the comment would start a
+			// comment of their own once it is gone.
+			if o := out.String(); strings.HasSuffix(o, "--") {
+				trimBuilder(&out, len(strings.TrimRight(o, "-")))
+			}
 			identEnd = -1
 		case c == '/' && strings.HasPrefix(s[i:], "/*"):
 			if i+2 < len(s) && (s[i+2] == '!' || s[i+2] == '+') {

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,11 +21,11 @@ var labSecrets = []string{
 // characters of URL-safe base64 starting gAAAAAB).
 var fernet = regexp.MustCompile(`gAAAAAB[A-Za-z0-9_=-]{150,}`)
 
-// captureTokens returns every token in a scenario's captures.
-func captureTokens(t *testing.T, scenario string) []string {
+// captureTokens returns every token in captures.
+func captureTokens(t *testing.T, paths []string) []string {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, p := range scenarioArgs(scenario) {
+	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)
@@ -52,17 +53,31 @@ func captureTokens(t *testing.T, scenario string) []string {
 // TestNoSecretsInOutput runs every output format over every capture and
 // looks for the lab's passwords and for whole tokens.
 func TestNoSecretsInOutput(t *testing.T) {
-	formats := []string{"mermaid", "markdown", "json", "text", "plantuml"}
+	formats := []string{"mermaid", "markdown", "json", "text", "plantuml", "html"}
+	inputs := map[string][]string{}
 	for _, name := range scenarios(t) {
+		inputs[name] = append(scenarioFlags(name), scenarioArgs(name)...)
+	}
+	live, _ := filepath.Glob("../../testdata/live/*.pcapng.gz")
+	for _, p := range live {
+		inputs["live/"+filepath.Base(p)] = []string{p}
+	}
+	for name, args := range inputs {
 		t.Run(name, func(t *testing.T) {
-			tokens := captureTokens(t, name)
+			var paths []string
+			for _, a := range args {
+				if strings.HasSuffix(a, ".gz") {
+					paths = append(paths, a)
+				}
+			}
+			tokens := captureTokens(t, paths)
 			if len(tokens) == 0 && name != "bad-password" {
 				t.Fatal("no token found in the capture: the check would be vacuous")
 			}
 			for _, format := range formats {
 				for _, extra := range [][]string{nil, {"--detail", "--timing", "--frames"}, {"--memcache-secret", "lab-secret-key", "-q"}} {
-					args := append([]string{"analyze", "-f", format}, extra...)
-					out, _, code := runCLI(t, append(args, scenarioArgs(name)...)...)
+					args := append(append([]string{"analyze", "-f", format, "--findings"}, extra...), args...)
+					out, _, code := runCLI(t, args...)
 					if code != exitOK {
 						t.Fatalf("%v: exit %d", args, code)
 					}
@@ -79,7 +94,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				}
 			}
 			// --show-secrets shows tokens, and still no password.
-			out, stderr, _ := runCLI(t, append([]string{"analyze", "-f", "json", "--show-secrets"}, scenarioArgs(name)...)...)
+			out, stderr, _ := runCLI(t, append([]string{"analyze", "-f", "json", "--show-secrets"}, args...)...)
 			if !strings.Contains(stderr, "--show-secrets") {
 				t.Errorf("--show-secrets does not say so on stderr")
 			}

@@ -6,6 +6,7 @@ package stream
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -15,11 +16,24 @@ import (
 	"github.com/authflow/authflow/decode/event"
 )
 
+// DefaultMaxMemory is the default of Options.MaxMemory.
+const DefaultMaxMemory = 256 << 20
+
+// connOverhead estimates the memory of one tracked connection besides its
+// decoders: reassembly's connection and authflow's.
+const connOverhead = 1 << 10
+
 // Options bound what the assembler keeps in memory.
 type Options struct {
 	// MaxConnections is how many connections are tracked at once; beyond
 	// it the longest idle ones are closed. 0 means 65536.
 	MaxConnections int
+	// MaxMemory bounds the memory of the connections tracked: their state,
+	// their decoders' coroutines and buffers (an estimate, in bytes);
+	// beyond it the longest idle connections are closed. 0 means
+	// DefaultMaxMemory. The out-of-order data that reassembly buffers is
+	// bounded apart, by MaxBufferedPages.
+	MaxMemory int64
 	// MaxBufferedPages bounds the out-of-order data buffered for all
 	// connections together (pages of 1900 bytes); 0 means 16384 (~30 MB).
 	MaxBufferedPages int
@@ -35,8 +49,10 @@ type Options struct {
 
 // Stats counts what the assembler saw.
 type Stats struct {
-	Connections int // connections seen
-	Evicted     int // connections closed early to stay within MaxConnections
+	Connections   int   // connections seen
+	Evicted       int   // connections closed early to stay within MaxConnections
+	EvictedMemory int   // connections closed early to stay within MaxMemory
+	PeakMemory    int64 // the highest estimate of the connections' memory
 }
 
 // Assembler feeds TCP segments through reassembly into per-connection
@@ -52,7 +68,17 @@ type Assembler struct {
 	now     time.Time
 	flushed time.Time
 	closed  time.Time
-	ctx     captureContext
+	// ctx is the context of the packet being assembled. Reassembly keeps
+	// the context of every segment it buffers: kept says ctx is such a
+	// one, and the next packet needs a new one.
+	ctx  *captureContext
+	kept bool
+	pad  []byte // a truncated segment's payload, padded to its length
+	zero []byte // zeros to pad with
+	// live are the connections being tracked, for eviction.
+	live []*tcpStream
+	// mem estimates the memory they hold (see Options.MaxMemory).
+	mem int64
 }
 
 // NewAssembler returns an Assembler that gives each new connection the
@@ -60,6 +86,9 @@ type Assembler struct {
 func NewAssembler(sel Selector, sink event.Sink, opts Options) *Assembler {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = 65536
+	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
 	}
 	if opts.MaxBufferedPages <= 0 {
 		opts.MaxBufferedPages = 16384
@@ -70,7 +99,7 @@ func NewAssembler(sel Selector, sink event.Sink, opts Options) *Assembler {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 10 * time.Minute
 	}
-	a := &Assembler{opts: opts, sel: sel, sink: sink}
+	a := &Assembler{opts: opts, sel: sel, sink: sink, ctx: &captureContext{}}
 	pool := reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(pool)
 	a.asm.MaxBufferedPagesTotal = opts.MaxBufferedPages
@@ -81,9 +110,11 @@ func NewAssembler(sel Selector, sink event.Sink, opts Options) *Assembler {
 // Stats returns counters of what the assembler saw.
 func (a *Assembler) Stats() Stats { return a.stats }
 
-// captureContext carries a packet's position through reassembly. The frame
-// is packed into CaptureInfo.InterfaceIndex, which reassembly keeps with
-// every buffered segment, so that no allocation is needed per packet.
+// captureContext carries a packet's position through reassembly, which
+// keeps it with every segment it buffers. The frame is packed into
+// CaptureInfo.InterfaceIndex; for a segment cut short by the capture,
+// CaptureLength is the payload captured and Length the payload the
+// segment had (both 0 otherwise).
 type captureContext struct {
 	ci gopacket.CaptureInfo
 }
@@ -100,12 +131,34 @@ func positionOf(ci gopacket.CaptureInfo) event.Position {
 }
 
 // Assemble adds one TCP segment, captured at pos, whose network flow is
-// netFlow. tcp.Payload may be shorter than the segment was (snaplen); the
-// bytes missing are reported to the decoder as a gap.
+// netFlow.
 func (a *Assembler) Assemble(netFlow gopacket.Flow, tcp *layers.TCP, pos event.Position) {
+	a.AssembleTruncated(netFlow, tcp, pos, 0)
+}
+
+// AssembleTruncated adds one TCP segment whose payload the capture cut
+// short (snaplen): missing bytes of it are not in tcp.Payload. The decoder
+// gets the bytes captured, then a gap of missing bytes, at once.
+func (a *Assembler) AssembleTruncated(netFlow gopacket.Flow, tcp *layers.TCP, pos event.Position, missing int) {
 	a.now = pos.Time
+	if a.kept {
+		a.ctx = &captureContext{}
+		a.kept = false
+	}
 	a.ctx.ci = gopacket.CaptureInfo{Timestamp: pos.Time, InterfaceIndex: packFrame(pos.Frame)}
-	a.asm.AssembleWithContext(netFlow, tcp, &a.ctx)
+	payload := tcp.Payload
+	if missing = min(missing, 0xffff); missing > 0 {
+		// Reassembly sees the segment whole, so it does not wait for the
+		// bytes missing; ReassembledSG turns the padding into a gap.
+		a.ctx.ci.CaptureLength, a.ctx.ci.Length = len(payload), len(payload)+missing
+		if len(a.zero) < missing {
+			a.zero = make([]byte, missing)
+		}
+		a.pad = append(append(a.pad[:0], payload...), a.zero[:missing]...)
+		tcp.Payload = a.pad
+	}
+	a.asm.AssembleWithContext(netFlow, tcp, a.ctx)
+	tcp.Payload = payload
 	a.housekeeping()
 }
 
@@ -125,13 +178,47 @@ func (a *Assembler) housekeeping() {
 		a.closed = a.now
 		a.asm.FlushCloseOlderThan(a.now.Add(-a.opts.IdleTimeout))
 	}
-	if a.active > a.opts.MaxConnections {
-		// Close the idlest connections until within bounds.
-		for idle := a.opts.IdleTimeout / 2; a.active > a.opts.MaxConnections*9/10 && idle > time.Millisecond; idle /= 4 {
-			before := a.active
-			a.asm.FlushCloseOlderThan(a.now.Add(-idle))
-			a.stats.Evicted += before - a.active
-		}
+	if a.mem > a.stats.PeakMemory {
+		a.stats.PeakMemory = a.mem
+	}
+	if a.active > a.opts.MaxConnections || a.mem > a.opts.MaxMemory {
+		a.evict()
+	}
+}
+
+// evict closes the idlest connections until at most 90% of
+// MaxConnections and of MaxMemory are used. Their decoders are stopped
+// rather than ended: what they were in the middle of is dropped.
+func (a *Assembler) evict() {
+	byMemory := a.mem > a.opts.MaxMemory
+	idlest := slices.Clone(a.live)
+	slices.SortFunc(idlest, func(x, y *tcpStream) int { return x.lastSeen.Compare(y.lastSeen) })
+	n, mem := len(idlest), a.mem
+	k := 0
+	for k < len(idlest) && (n > a.opts.MaxConnections*9/10 || mem > a.opts.MaxMemory/10*9) {
+		mem -= idlest[k].memory()
+		n--
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	// Reassembly closes by time: the connections last seen at the same
+	// time as the last one chosen go too.
+	cut := idlest[k-1].lastSeen
+	for k < len(idlest) && !idlest[k].lastSeen.After(cut) {
+		k++
+	}
+	for _, s := range idlest[:k] {
+		s.stop()
+	}
+	before := len(a.live)
+	a.asm.FlushCloseOlderThan(cut.Add(time.Nanosecond))
+	closed := before - len(a.live)
+	if byMemory {
+		a.stats.EvictedMemory += closed
+	} else {
+		a.stats.Evicted += closed
 	}
 }
 
@@ -152,8 +239,10 @@ func (a *Assembler) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reas
 	if !firstIsClient {
 		c.Client, c.Server = dst, src
 	}
-	s := &tcpStream{a: a, firstIsClient: firstIsClient}
-	s.ctx = &Context{Conn: c, sink: a.sink}
+	s := &tcpStream{a: a, firstIsClient: firstIsClient, idx: len(a.live), lastSeen: a.now}
+	a.live = append(a.live, s)
+	a.mem += connOverhead
+	s.ctx = &Context{Conn: c, sink: a.sink, mem: &a.mem}
 	s.client = half{ctx: s.ctx}
 	s.server = half{ctx: s.ctx}
 	if h := a.sel(s.ctx); h != nil {
@@ -202,6 +291,20 @@ type tcpStream struct {
 	data                 bool // any payload seen
 	reset                bool // a RST was reported
 	complete             bool
+
+	idx      int       // in Assembler.live
+	lastSeen time.Time // capture time of the last packet
+}
+
+// memory estimates what the connection holds (see Options.MaxMemory).
+func (s *tcpStream) memory() int64 {
+	return connOverhead + s.client.memory() + s.server.memory()
+}
+
+// stop stops the connection's decoders: they get ErrStopped.
+func (s *tcpStream) stop() {
+	s.client.finish()
+	s.server.finish()
 }
 
 func (s *tcpStream) fromServer(dir reassembly.TCPFlowDirection) bool {
@@ -212,6 +315,13 @@ func (s *tcpStream) fromServer(dir reassembly.TCPFlowDirection) bool {
 // connection whose start is not in the capture starts where it is found.
 func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
 	fromServer := s.fromServer(dir)
+	if ci.Timestamp.After(s.lastSeen) {
+		s.lastSeen = ci.Timestamp
+	}
+	if len(tcp.Payload) > 0 && nextSeq != -1 && nextSeq.Difference(reassembly.Sequence(tcp.Seq)) > 0 {
+		// Ahead of the stream: reassembly will buffer it with its context.
+		s.a.kept = true
+	}
 	if tcp.SYN {
 		if fromServer {
 			s.serverSYN = true
@@ -251,15 +361,22 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 		}
 		data := sg.Fetch(length)
 		// Feed each captured segment with its own position.
+		var pos event.Position
 		for off := 0; off < length || (off == 0 && gap != 0); {
 			ci := sg.CaptureInfo(off)
+			pos = positionOf(ci)
 			n := segmentEnd(sg, off, length, ci.InterfaceIndex) - off
-			h.feed(gap, data[off:off+n], positionOf(ci))
-			gap = 0
+			// The end of a segment cut short by the capture is padding.
+			pad := min(max(ci.Length-ci.CaptureLength, 0), n)
+			h.feed(gap, data[off:off+n-pad], pos)
+			gap = pad
 			off += n
 			if n == 0 {
 				break
 			}
+		}
+		if gap > 0 {
+			h.feed(gap, nil, pos)
 		}
 	}
 	if end {
@@ -292,6 +409,11 @@ func (s *tcpStream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 		s.a.active--
 		s.client.end()
 		s.server.end()
+		a := s.a
+		last := a.live[len(a.live)-1]
+		a.live[s.idx], last.idx = last, s.idx
+		a.live = a.live[:len(a.live)-1]
+		a.mem -= connOverhead
 	}
 	return true
 }

@@ -26,6 +26,9 @@ type Selector func(c *Context) Handler
 type Context struct {
 	Conn *event.Conn
 	sink event.Sink
+	// mem, if set, counts the memory held by the connection's decoders
+	// (see Assembler).
+	mem *int64
 }
 
 // NewContext returns a Context for handlers driven outside an Assembler,
@@ -67,8 +70,27 @@ type half struct {
 	done bool
 }
 
+// halfOverhead estimates the memory of a running decoder besides its
+// Reader's buffer: the coroutine's goroutine and stack, the feeder.
+const halfOverhead = 8 << 10
+
+// memory estimates what the decoder holds.
+func (h *half) memory() int64 {
+	if h.r == nil || h.done {
+		return 0
+	}
+	return halfOverhead + int64(h.r.Reader.Size()) + int64(cap(h.f.marks)*markSize)
+}
+
+func (h *half) account(n int) {
+	if h.ctx.mem != nil {
+		*h.ctx.mem += int64(n)
+	}
+}
+
 func (h *half) start() {
-	h.r = newReader(&h.f)
+	h.account(halfOverhead)
+	h.r = newReader(&h.f, h.ctx.mem)
 	seq := func(yield func(struct{}) bool) {
 		h.f.wait = func() bool { return yield(struct{}{}) }
 		defer func() {
@@ -96,7 +118,12 @@ func (h *half) finish() {
 	if h.stop != nil {
 		h.stop()
 	}
+	h.account(-cap(h.f.marks) * markSize)
 	h.f.chunk, h.f.marks = nil, nil
+	if h.r != nil {
+		h.r.release()
+		h.account(-halfOverhead)
+	}
 }
 
 // feed hands the decoder the bytes data, first captured at pos, after gap
@@ -116,7 +143,9 @@ func (h *half) feed(gap int, data []byte, pos event.Position) {
 		}
 	}
 	if len(data) > 0 {
+		before := cap(h.f.marks)
 		h.f.addMark(off, pos)
+		h.account((cap(h.f.marks) - before) * markSize)
 	}
 	h.f.chunk = data
 	h.resume()

@@ -6,13 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/authflow/authflow/decode/event"
 )
 
-// BufferSize is the size of a Reader's buffer: the longest line, header
-// block or protocol frame a decoder can look at in one piece.
+// BufferSize is the largest size of a Reader's buffer: the longest line,
+// header block or protocol frame a decoder can look at in one piece.
 const BufferSize = 64 << 10
+
+// initialBufferSize is the size a Reader's buffer starts with. It grows,
+// up to BufferSize, only when a decoder peeks further, and shrinks back at
+// the start of a message: a connection waiting for its next message holds
+// a small buffer.
+const initialBufferSize = 4 << 10
 
 // GapError is returned by a Reader where bytes of the stream are missing
 // from the capture (lost packets, snaplen cuts, a buffer limit). The bytes
@@ -48,6 +55,9 @@ type mark struct {
 // chunk the pipeline gave it and, when that is used up, suspends the
 // decoder until the pipeline feeds the next one.
 type feeder struct {
+	// prefix holds bytes taken back from a Reader's old buffer when it
+	// was resized: they come before everything else.
+	prefix  []byte
 	chunk   []byte
 	pending *GapError // a gap to report before the chunk
 	eof     bool
@@ -58,6 +68,12 @@ type feeder struct {
 }
 
 func (f *feeder) Read(p []byte) (int, error) {
+	if len(f.prefix) > 0 {
+		n := copy(p, f.prefix)
+		f.prefix = f.prefix[n:]
+		f.offset += int64(n)
+		return n, nil
+	}
 	for len(f.chunk) == 0 {
 		if f.pending != nil {
 			return 0, f.takeGap()
@@ -106,24 +122,33 @@ func (f *feeder) addMark(off int64, pos event.Position) {
 		drop++
 	}
 	if drop > 64 || (drop > 0 && drop == len(f.marks)-1) {
-		f.marks = append(f.marks[:0], f.marks[drop:]...)
+		if n := len(f.marks) - drop; cap(f.marks) > 1024 && cap(f.marks) > 4*n {
+			// Many tiny segments are gone: give their room back.
+			f.marks = append(make([]mark, 0, 2*n), f.marks[drop:]...)
+		} else {
+			f.marks = append(f.marks[:0], f.marks[drop:]...)
+		}
 	}
 }
 
+// markSize is the memory of one mark.
+const markSize = 48
+
 func (f *feeder) posAt(off int64) event.Position {
-	var p event.Position
-	for i := len(f.marks) - 1; i >= 0; i-- {
-		if f.marks[i].offset <= off {
-			return f.marks[i].pos
-		}
-		p = f.marks[i].pos
+	if len(f.marks) == 0 {
+		return event.Position{}
 	}
-	return p
+	// The last mark at or before off; the first if off is before all.
+	i := sort.Search(len(f.marks), func(i int) bool { return f.marks[i].offset > off }) - 1
+	return f.marks[max(i, 0)].pos
 }
 
 // Reader is one direction of a TCP connection, as a byte stream for a
-// pull-style protocol decoder. It embeds a bufio.Reader of BufferSize;
-// besides reading, it tells where each byte came from.
+// pull-style protocol decoder. It embeds a bufio.Reader whose buffer
+// grows from a few KiB up to BufferSize as the decoder peeks further
+// (Peek, ReadSlice, PeekUntil: call them on the Reader, not on the
+// embedded bufio.Reader); besides reading, it tells where each byte came
+// from.
 //
 // A Reader returns a *GapError where bytes are missing, io.EOF where the
 // direction ended (FIN, RST or end of capture) and ErrStopped when the
@@ -131,10 +156,91 @@ func (f *feeder) posAt(off int64) event.Position {
 type Reader struct {
 	*bufio.Reader
 	src *feeder
+	// mem, if set, counts the bytes of buffers of every Reader of an
+	// Assembler.
+	mem *int64
 }
 
-func newReader(src *feeder) *Reader {
-	return &Reader{Reader: bufio.NewReaderSize(src, BufferSize), src: src}
+func newReader(src *feeder, mem *int64) *Reader {
+	r := &Reader{Reader: bufio.NewReaderSize(src, initialBufferSize), src: src, mem: mem}
+	r.account(initialBufferSize)
+	return r
+}
+
+func (r *Reader) account(n int) {
+	if r.mem != nil {
+		*r.mem += int64(n)
+	}
+}
+
+// release gives up the buffer of a Reader whose decoder has returned.
+func (r *Reader) release() {
+	r.account(-r.Reader.Size())
+	r.src.prefix, r.src.chunk, r.src.marks = nil, nil, nil
+	r.src.stopped = true
+	r.Reader = bufio.NewReaderSize(r.src, 16)
+}
+
+// resize replaces the buffer with one of size bytes. The bytes buffered
+// are handed back to the feeder, to be read again first.
+func (r *Reader) resize(size int) {
+	old := r.Reader
+	if n := old.Buffered(); n > 0 {
+		b, _ := old.Peek(n)
+		if len(r.src.prefix) > 0 {
+			b = append(b[:n:n], r.src.prefix...)
+		}
+		r.src.prefix = b
+		r.src.offset -= int64(n)
+	}
+	r.Reader = bufio.NewReaderSize(r.src, size)
+	r.account(size - old.Size())
+}
+
+// grow makes the buffer hold at least n bytes, up to BufferSize.
+func (r *Reader) grow(n int) {
+	size := r.Reader.Size()
+	if size >= BufferSize || n <= size {
+		return
+	}
+	for size < n {
+		size *= 2
+	}
+	r.resize(min(size, BufferSize))
+}
+
+// Peek is bufio.Reader's Peek, growing the buffer first when n is larger
+// than it (up to BufferSize; beyond it, Peek fails with
+// bufio.ErrBufferFull).
+func (r *Reader) Peek(n int) ([]byte, error) {
+	if n > r.Reader.Size() {
+		r.grow(n)
+	}
+	return r.Reader.Peek(n)
+}
+
+// ReadSlice is bufio.Reader's ReadSlice with the buffer grown as needed:
+// it fails with bufio.ErrBufferFull only when BufferSize bytes come
+// without delim.
+func (r *Reader) ReadSlice(delim byte) ([]byte, error) {
+	for r.Reader.Size() < BufferSize {
+		n := r.Buffered()
+		b, _ := r.Reader.Peek(n)
+		if bytes.IndexByte(b, delim) >= 0 {
+			break
+		}
+		if n < r.Reader.Size() {
+			if _, err := r.Reader.Peek(n + 1); err != nil {
+				// Return what there is with the error, as ReadSlice does.
+				b, _ = r.Reader.Peek(r.Buffered())
+				r.Discard(len(b))
+				return b, err
+			}
+			continue
+		}
+		r.grow(n + 1)
+	}
+	return r.Reader.ReadSlice(delim)
 }
 
 // NewBytesReader returns a Reader over fixed data, for tests and tools:
@@ -142,7 +248,7 @@ func newReader(src *feeder) *Reader {
 func NewBytesReader(data []byte, pos event.Position) *Reader {
 	f := &feeder{chunk: data, eof: true}
 	f.marks = []mark{{0, pos}}
-	return newReader(f)
+	return newReader(f, nil)
 }
 
 // Offset is the stream offset of the next byte the decoder will read.
@@ -170,6 +276,10 @@ func (r *Reader) LastPos() event.Position {
 func (r *Reader) Begin() (event.Position, error) {
 	if _, err := r.Peek(1); err != nil {
 		return event.Position{}, err
+	}
+	if r.Reader.Size() > initialBufferSize && r.Buffered() <= initialBufferSize {
+		// A large message is over: go back to a small buffer.
+		r.resize(initialBufferSize)
 	}
 	return r.Pos(), nil
 }
@@ -242,6 +352,13 @@ func (r *Reader) Skip(n int64) (skipped int64, lost int64, err error) {
 			continue
 		}
 		f := r.src
+		if len(f.prefix) > 0 {
+			k := int(min(int64(len(f.prefix)), n-skipped))
+			f.prefix = f.prefix[k:]
+			f.offset += int64(k)
+			skipped += int64(k)
+			continue
+		}
 		if len(f.chunk) > 0 && f.pending == nil {
 			k := int(min(int64(len(f.chunk)), n-skipped))
 			f.chunk = f.chunk[k:]

@@ -5,6 +5,7 @@
 package httpdec
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -96,13 +97,24 @@ func (h *handler) Client(r *stream.Reader) {
 	first := true
 	for !h.notHTTP {
 		if resync {
-			if err := h.sync(r, isRequestLine, first); err != nil {
-				if errors.Is(err, errNotHTTP) {
-					h.notHTTP = true
+			pos, cut, err := h.sync(r, isRequestLine, first)
+			switch {
+			case err == nil:
+				resync = false
+			case errors.Is(err, errNotHTTP):
+				h.notHTTP = true
+				return
+			case errors.Is(err, errCut):
+				first = false
+				h.partialRequest(pos, cut)
+				continue
+			default:
+				if cut != nil && errors.Is(err, io.EOF) {
+					h.ctx.Warn(pos, "HTTP request header cut off by the end of the capture")
+					h.partialRequest(pos, cut)
 				}
 				return
 			}
-			resync = false
 		}
 		if err := skipBlankLines(r); err != nil {
 			if stream.IsGap(err) {
@@ -121,23 +133,35 @@ func (h *handler) Client(r *stream.Reader) {
 		}
 		head, err := r.PeekMatch(headerEnd, maxHeaderBytes)
 		if err != nil || !isRequestLine(head) {
-			if err == nil || errors.Is(err, stream.ErrTooLong) || stream.IsGap(err) {
-				if first && h.opts.Sniff && !isRequestLine(head) {
-					h.notHTTP = true
-					return
+			isReq := isRequestLine(head)
+			switch {
+			case first && h.opts.Sniff && !isReq && (err == nil || errors.Is(err, stream.ErrTooLong) || stream.IsGap(err)):
+				h.notHTTP = true
+				return
+			case err == nil:
+				h.ctx.Warn(pos, "not an HTTP request: %q", firstLine(head))
+			case errors.Is(err, stream.ErrTooLong):
+				h.ctx.Warn(pos, "HTTP request header longer than %d bytes", maxHeaderBytes)
+				// Look for the next request after this one's first line.
+				r.Discard(lineLen(head))
+			case stream.IsGap(err):
+				// The header is cut short by bytes missing from the capture
+				// (a snap length, a lost segment): what was captured of it
+				// is the request; what comes after the gap is not its rest.
+				if isReq {
+					first = false
+					h.partialRequest(pos, head)
 				}
-				if errors.Is(err, stream.ErrTooLong) {
-					h.ctx.Warn(pos, "HTTP request header longer than %d bytes", maxHeaderBytes)
-				} else if err == nil {
-					h.ctx.Warn(pos, "not an HTTP request: %q", firstLine(head))
+				r.Discard(len(head))
+			default:
+				if isReq && errors.Is(err, io.EOF) {
+					h.ctx.Warn(pos, "HTTP request header cut off by the end of the capture")
+					h.partialRequest(pos, head)
 				}
-				resync = true
-				continue
+				return
 			}
-			if len(head) > 0 && isRequestLine(head) {
-				h.ctx.Warn(pos, "HTTP request header cut off by the end of the capture")
-			}
-			return
+			resync = true
+			continue
 		}
 		first = false
 		req, err := http.ReadRequest(r.Reader)
@@ -154,10 +178,7 @@ func (h *handler) Client(r *stream.Reader) {
 			Seq:     h.seq,
 		}
 		ev := &event.Event{Kind: event.HTTPRequest, Start: pos, Data: m}
-		h.pending = append(h.pending, ev)
-		if len(h.pending) > 1024 { // a server that never answers
-			h.pending = h.pending[1:]
-		}
+		h.addPending(ev)
 		var bodyErr error
 		switch {
 		case isChunked(req.TransferEncoding):
@@ -183,10 +204,20 @@ func (h *handler) Server(r *stream.Reader) {
 	resync := h.ctx.Conn.Midstream
 	for !h.notHTTP {
 		if resync {
-			if err := h.sync(r, isStatusLine, false); err != nil {
+			pos, cut, err := h.sync(r, isStatusLine, false)
+			switch {
+			case err == nil:
+				resync = false
+			case errors.Is(err, errCut):
+				h.partialResponse(pos, cut)
+				continue
+			default:
+				if cut != nil && errors.Is(err, io.EOF) {
+					h.ctx.Warn(pos, "HTTP response header cut off by the end of the capture")
+					h.partialResponse(pos, cut)
+				}
 				return
 			}
-			resync = false
 		}
 		if err := skipBlankLines(r); err != nil {
 			if stream.IsGap(err) {
@@ -208,42 +239,36 @@ func (h *handler) Server(r *stream.Reader) {
 			if h.notHTTP {
 				return
 			}
-			if err == nil || errors.Is(err, stream.ErrTooLong) || stream.IsGap(err) {
-				if errors.Is(err, stream.ErrTooLong) {
-					h.ctx.Warn(pos, "HTTP response header longer than %d bytes", maxHeaderBytes)
-				} else if err == nil {
-					h.ctx.Warn(pos, "not an HTTP response: %q", firstLine(head))
+			isResp := isStatusLine(head)
+			switch {
+			case err == nil:
+				h.ctx.Warn(pos, "not an HTTP response: %q", firstLine(head))
+			case errors.Is(err, stream.ErrTooLong):
+				h.ctx.Warn(pos, "HTTP response header longer than %d bytes", maxHeaderBytes)
+				r.Discard(lineLen(head))
+			case stream.IsGap(err):
+				if isResp {
+					h.partialResponse(pos, head)
 				}
-				resync = true
-				continue
+				r.Discard(len(head))
+			default:
+				if isResp && errors.Is(err, io.EOF) {
+					h.ctx.Warn(pos, "HTTP response header cut off by the end of the capture")
+					h.partialResponse(pos, head)
+				}
+				return
 			}
-			if len(head) > 0 && isStatusLine(head) {
-				h.ctx.Warn(pos, "HTTP response header cut off by the end of the capture")
-			}
-			return
+			resync = true
+			continue
 		}
-		var reqEv *event.Event
-		method := http.MethodGet
-		if len(h.pending) > 0 {
-			reqEv = h.pending[0]
-			method = reqEv.Data.(*Request).Method
-		}
+		reqEv, method := h.nextRequest()
 		resp, err := http.ReadResponse(r.Reader, &http.Request{Method: method})
 		if err != nil {
 			h.ctx.Warn(pos, "bad HTTP response: %v", err)
 			resync = true
 			continue
 		}
-		m := &Response{
-			Message: Message{Proto: resp.Proto, Header: resp.Header},
-			Status:  resp.StatusCode,
-			Reason:  reason(resp.Status),
-		}
-		informational := resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols
-		if !informational && reqEv != nil {
-			h.pending = h.pending[1:]
-		}
-		m.Request = reqEv
+		m := h.response(resp, reqEv)
 		ev := &event.Event{Kind: event.HTTPResponse, Start: pos, FromServer: true, Data: m}
 		var bodyErr error
 		switch {
@@ -273,6 +298,100 @@ func (h *handler) Server(r *stream.Reader) {
 			resync = true
 		}
 	}
+}
+
+// addPending queues a request for the response that answers it.
+func (h *handler) addPending(ev *event.Event) {
+	h.pending = append(h.pending, ev)
+	if len(h.pending) > 1024 { // a server that never answers
+		h.pending = h.pending[1:]
+	}
+}
+
+// nextRequest returns the oldest request awaiting a response, if any, and
+// its method (GET if none).
+func (h *handler) nextRequest() (*event.Event, string) {
+	if len(h.pending) == 0 {
+		return nil, http.MethodGet
+	}
+	return h.pending[0], h.pending[0].Data.(*Request).Method
+}
+
+// response makes the Response of resp, answering reqEv, and takes reqEv
+// off the requests awaiting a response unless resp is informational.
+func (h *handler) response(resp *http.Response, reqEv *event.Event) *Response {
+	m := &Response{
+		Message: Message{Proto: resp.Proto, Header: resp.Header},
+		Status:  resp.StatusCode,
+		Reason:  reason(resp.Status),
+		Request: reqEv,
+	}
+	informational := resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols
+	if !informational && reqEv != nil {
+		h.pending = h.pending[1:]
+	}
+	return m
+}
+
+// partialRequest emits the request whose header block head was cut short
+// by the capture: its request line and the header lines complete in head.
+func (h *handler) partialRequest(pos event.Position, head []byte) {
+	var req *http.Request
+	for _, block := range partialBlocks(head) {
+		var err error
+		if req, err = http.ReadRequest(bufio.NewReader(bytes.NewReader(block))); err == nil {
+			break
+		}
+	}
+	if req == nil {
+		return
+	}
+	h.seq++
+	m := &Request{
+		Message: Message{Proto: req.Proto, Header: req.Header},
+		Method:  req.Method,
+		Target:  req.RequestURI,
+		Seq:     h.seq,
+	}
+	ev := &event.Event{Kind: event.HTTPRequest, Start: pos, Data: m}
+	h.addPending(ev)
+	h.ctx.Emit(ev)
+}
+
+// partialResponse emits the response whose header block head was cut
+// short by the capture.
+func (h *handler) partialResponse(pos event.Position, head []byte) {
+	reqEv, method := h.nextRequest()
+	var resp *http.Response
+	for _, block := range partialBlocks(head) {
+		var err error
+		if resp, err = http.ReadResponse(bufio.NewReader(bytes.NewReader(block)), &http.Request{Method: method}); err == nil {
+			break
+		}
+	}
+	if resp == nil {
+		return
+	}
+	h.ctx.Emit(&event.Event{Kind: event.HTTPResponse, Start: pos, FromServer: true, Data: h.response(resp, reqEv)})
+}
+
+// partialBlocks returns header blocks to try parsing for a header cut
+// short: its complete lines, then its first line alone.
+func partialBlocks(head []byte) [][]byte {
+	first := append(bytes.Clone(firstLine(head)), "\r\n\r\n"...)
+	i := bytes.LastIndexByte(head, '\n')
+	if i < 0 {
+		return [][]byte{first}
+	}
+	return [][]byte{append(bytes.Clone(head[:i+1]), "\r\n"...), first}
+}
+
+// lineLen is the length of the first line of b, with its newline.
+func lineLen(b []byte) int {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(b)
 }
 
 var errResync = errors.New("lost track of message boundaries")
@@ -309,7 +428,12 @@ func (h *handler) readLengthBody(r *stream.Reader, n int64, m *Message) error {
 		var g *stream.GapError
 		errors.As(err, &g)
 		if g.Bytes < 0 || int64(g.Bytes) > n-m.BodyLen {
-			m.Lost += max(int64(g.Bytes), 0)
+			// The gap runs past the end of the body: the rest of the body
+			// is in it, and the next message starts somewhere in it.
+			if !untilClose {
+				m.Lost += n - m.BodyLen
+				m.BodyLen = n
+			}
 			return errResync
 		}
 		m.BodyLen += int64(g.Bytes)
@@ -317,7 +441,18 @@ func (h *handler) readLengthBody(r *stream.Reader, n int64, m *Message) error {
 		err = nil
 	}
 	if err == nil && m.BodyLen < n {
-		skipped, lost, serr := r.Skip(n - m.BodyLen)
+		want := n - m.BodyLen
+		skipped, lost, serr := r.Skip(want)
+		var g *stream.GapError
+		if errors.As(serr, &g) {
+			// The gap that stopped Skip runs past the end of the body: of
+			// its bytes, only the rest of the body counts.
+			lost -= max(int64(g.Bytes), 0)
+			if !untilClose {
+				lost += want - skipped
+				skipped = want
+			}
+		}
 		m.BodyLen += skipped
 		m.Lost += lost
 		err = serr
@@ -357,41 +492,66 @@ func (h *handler) readStreamBody(r *stream.Reader, body io.Reader, m *Message) e
 		if err != nil {
 			m.Body = prefix.Bytes()
 			if stream.IsGap(err) {
+				// What is buffered came before the gap: drop it.
+				r.Discard(r.Buffered())
 				return errResync
 			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 				return io.EOF
 			}
+			if errors.Is(err, stream.ErrStopped) {
+				return err
+			}
 			// A malformed chunk header: look for the next message.
+			h.ctx.Warn(r.Pos(), "bad chunked HTTP body: %v", err)
 			return errResync
 		}
 	}
 }
 
+// errCut is returned by sync for a line that starts a message but is cut
+// short by bytes missing from the capture.
+var errCut = errors.New("message start cut short")
+
 // sync skips to the next line that starts a message, as isStart tells.
 // When sniffing, it gives up with errNotHTTP if the stream's first bytes
-// are not HTTP.
-func (h *handler) sync(r *stream.Reader, isStart func([]byte) bool, first bool) error {
+// are not HTTP. A start line cut short by a gap (errCut) or by the end of
+// the stream (io.EOF) is returned with its position: what was captured
+// of a message.
+func (h *handler) sync(r *stream.Reader, isStart func([]byte) bool, first bool) (event.Position, []byte, error) {
 	var scanned int64
 	for {
 		line, err := r.PeekUntil([]byte("\n"), maxLine)
 		if err == nil || errors.Is(err, stream.ErrTooLong) {
 			if err == nil && isStart(line) {
-				return nil
+				return event.Position{}, nil, nil
 			}
 			if _, derr := r.Discard(len(line)); derr != nil {
-				return derr
+				return event.Position{}, nil, derr
 			}
 			scanned += int64(len(line))
 			if h.opts.Sniff && scanned > 1<<20 {
-				return errNotHTTP
+				return event.Position{}, nil, errNotHTTP
 			}
 			continue
 		}
+		var pos event.Position
+		if len(line) > 0 {
+			pos = r.Pos()
+		}
 		if stream.IsGap(err) {
+			// The bytes buffered are those before the gap: a line cut short.
+			cut := bytes.Clone(line)
+			r.Discard(r.Buffered())
+			if isStart(cut) {
+				return pos, cut, errCut
+			}
 			continue
 		}
-		return err
+		if !isStart(line) {
+			line = nil
+		}
+		return pos, line, err
 	}
 }
 
@@ -446,9 +606,10 @@ func isRequestLine(b []byte) bool {
 	return bytes.HasPrefix(rest[sp2+1:], []byte("HTTP/1."))
 }
 
-// isStatusLine reports whether b starts with HTTP/1.x SP 3DIGIT.
+// isStatusLine reports whether b starts with HTTP/1.x SP 3DIGIT, a status
+// code from 100 on.
 func isStatusLine(b []byte) bool {
-	if len(b) < 12 || !bytes.HasPrefix(b, []byte("HTTP/1.")) || b[8] != ' ' {
+	if len(b) < 12 || !bytes.HasPrefix(b, []byte("HTTP/1.")) || b[8] != ' ' || b[9] == '0' {
 		return false
 	}
 	for _, c := range b[9:12] {

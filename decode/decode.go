@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/decode/event"
@@ -43,12 +42,24 @@ type Options struct {
 	Ports map[uint16]Protocol
 	// Decoders makes decoders for the protocols besides HTTP.
 	Decoders map[Protocol]HandlerFunc
-	// MaxEvents bounds how many events are kept; 0 means 5 000 000.
+	// MaxEvents bounds how many events are kept; 0 means
+	// DefaultMaxEvents. Past it, events are dropped (Stats.EventsDropped).
 	MaxEvents int
+	// MaxEventBytes bounds the memory of the events kept, as estimated by
+	// EventSize; 0 means DefaultMaxEventBytes. Past half of it, HTTP
+	// bodies are no longer kept (Stats.BodiesDropped), leaving room for
+	// the messages themselves; past it, events are dropped.
+	MaxEventBytes int64
 	// Notify, if set, is called with every event as it is decoded (e.g.
 	// to show a live timeline while capturing).
 	Notify func(*event.Event)
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxEvents     = 5_000_000
+	DefaultMaxEventBytes = 256 << 20
+)
 
 // DefaultPorts are the server ports of memcached and MySQL.
 func DefaultPorts() map[uint16]Protocol {
@@ -57,15 +68,29 @@ func DefaultPorts() map[uint16]Protocol {
 
 // Stats counts what decoding saw.
 type Stats struct {
-	Packets       int
-	TCPSegments   int
-	NotTCP        int
-	Malformed     int
-	Fragments     int
-	Truncated     int
-	Connections   int
+	Packets     int
+	TCPSegments int
+	NotTCP      int
+	Malformed   int
+	Fragments   int
+	Truncated   int
+	Connections int
+	// Evicted and EvictedMemory count connections closed early to stay
+	// within Options.Stream.MaxConnections and MaxMemory.
 	Evicted       int
+	EvictedMemory int
+	// StreamMemory is the peak estimate of the memory of connections
+	// (Options.Stream.MaxMemory).
+	StreamMemory int64
+	// EventsDropped counts events not kept (Options.MaxEvents,
+	// MaxEventBytes); BodiesDropped the HTTP bodies not kept
+	// (MaxEventBytes).
 	EventsDropped int
+	BodiesDropped int
+	// Events is the number of events kept.
+	Events int
+	// EventBytes estimates the memory of the events kept.
+	EventBytes int64
 }
 
 // Decoder decodes packets into events. It is not safe for concurrent use.
@@ -85,7 +110,10 @@ func New(opts Options) *Decoder {
 		opts.Ports = DefaultPorts()
 	}
 	if opts.MaxEvents <= 0 {
-		opts.MaxEvents = 5_000_000
+		opts.MaxEvents = DefaultMaxEvents
+	}
+	if opts.MaxEventBytes <= 0 {
+		opts.MaxEventBytes = DefaultMaxEventBytes
 	}
 	if opts.Stream.ServerPorts == nil {
 		opts.Stream.ServerPorts = map[uint16]bool{}
@@ -109,7 +137,63 @@ func (d *Decoder) emit(e *event.Event) {
 		d.stats.EventsDropped++
 		return
 	}
+	size := EventSize(e)
+	if d.stats.EventBytes+size > d.opts.MaxEventBytes/2 {
+		if m := httpMessage(e); m != nil && len(m.Body) > 0 {
+			size -= int64(len(m.Body))
+			m.Body = nil
+			d.stats.BodiesDropped++
+		}
+		if d.stats.EventBytes+size > d.opts.MaxEventBytes {
+			d.stats.EventsDropped++
+			return
+		}
+	}
+	d.stats.EventBytes += size
 	d.events = append(d.events, e)
+}
+
+// eventOverhead estimates the memory of an event besides its variable
+// parts.
+const eventOverhead = 512
+
+// EventSize estimates the memory an event holds: a fixed cost, plus the
+// body and header of an HTTP message, the text of a warning, or what
+// Data's MemSize method (if it has one) says.
+func EventSize(e *event.Event) int64 {
+	n := int64(eventOverhead)
+	switch d := e.Data.(type) {
+	case *httpdec.Request:
+		n += messageSize(&d.Message) + int64(len(d.Target))
+	case *httpdec.Response:
+		n += messageSize(&d.Message)
+	case string:
+		n += int64(len(d))
+	case interface{ MemSize() int }:
+		n += int64(d.MemSize())
+	}
+	return n
+}
+
+func messageSize(m *httpdec.Message) int64 {
+	n := int64(len(m.Body))
+	for k, vs := range m.Header {
+		n += int64(len(k)) + 48
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
+}
+
+func httpMessage(e *event.Event) *httpdec.Message {
+	switch d := e.Data.(type) {
+	case *httpdec.Request:
+		return &d.Message
+	case *httpdec.Response:
+		return &d.Message
+	}
+	return nil
 }
 
 // selectHandler picks the decoder of a new connection by its server port.
@@ -125,9 +209,14 @@ func (d *Decoder) selectHandler(ctx *stream.Context) stream.Handler {
 	return httpdec.New(ctx, httpdec.Options{BodyLimit: d.opts.BodyLimit, Sniff: !known})
 }
 
-// warnOnce records a warning about the capture itself, once per kind.
+// maxCaptureWarnings bounds the warnings about the capture itself: a
+// damaged capture can have as many kinds of damage as frames.
+const maxCaptureWarnings = 100
+
+// warnOnce records a warning about the capture itself, once per kind, for
+// the first maxCaptureWarnings kinds.
 func (d *Decoder) warnOnce(kind string, pos event.Position, format string, args ...any) {
-	if d.warned[kind] {
+	if d.warned[kind] || len(d.warned) >= maxCaptureWarnings {
 		return
 	}
 	d.warned[kind] = true
@@ -158,14 +247,15 @@ func (d *Decoder) Add(p *capture.Packet) {
 		d.warnOnce("truncated", pos, "packets cut short by the capture's snap length (first at frame %d): their missing bytes are gaps", p.Frame)
 	}
 	d.stats.TCPSegments++
-	d.asm.Assemble(seg.NetFlow, seg.TCP, pos)
+	d.asm.AssembleTruncated(seg.NetFlow, seg.TCP, pos, seg.Missing)
 }
 
 // Finish ends every connection and returns the events in time order.
 func (d *Decoder) Finish() []*event.Event {
 	d.asm.Close()
 	st := d.asm.Stats()
-	d.stats.Connections, d.stats.Evicted = st.Connections, st.Evicted
+	d.stats.Connections, d.stats.Evicted, d.stats.EvictedMemory, d.stats.StreamMemory = st.Connections, st.Evicted, st.EvictedMemory, st.PeakMemory
+	d.stats.Events = len(d.events)
 	evs := append(d.events, d.warns...)
 	slices.SortStableFunc(evs, func(a, b *event.Event) int { return a.Start.Time.Compare(b.Start.Time) })
 	return evs
@@ -192,5 +282,3 @@ func Run(src capture.Source, opts Options) ([]*event.Event, Stats, error) {
 	}
 	return d.Finish(), d.Stats(), err
 }
-
-var _ = time.Second

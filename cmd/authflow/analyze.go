@@ -37,6 +37,8 @@ type inputOptions struct {
 	lang           string
 	bodyLimit      int
 	maxConns       int
+	maxMemory      byteSize
+	maxEvents      int
 	quiet          bool
 
 	// selection
@@ -65,6 +67,9 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.lang, "lang", "en", "`LANGUAGE` of the notes: "+strings.Join(sequence.Languages, ", "))
 	f.IntVar(&o.bodyLimit, "body-limit", 64<<10, "`BYTES` of each HTTP body kept for decoding")
 	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
+	o.maxMemory = defaultMaxMemory
+	f.Var(&o.maxMemory, "max-memory", "`SIZE` of memory (e.g. 512MiB, 2GiB) for the connections tracked and for the messages kept, half each (estimated); beyond it the idlest connections are closed, then message bodies and messages dropped")
+	f.IntVar(&o.maxEvents, "max-events", decode.DefaultMaxEvents, "`N` messages kept for correlation at most; beyond it they are dropped")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
 	f.StringArrayVar(&o.strace, "strace", nil, "read file events from strace logs (`FILE|GLOB`, repeatable; strace -f -tt/-ttt, -ff files): which image file glance opened and read")
 	f.StringVar(&o.clockSync, "clock-sync", "auto", "`MODE` auto: estimate the clock offsets between captures of different hosts from the TCP segments they share, and correct them; off: take timestamps as recorded")
@@ -355,11 +360,9 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 		Timing:         o.timing,
 		Lang:           o.lang,
 	})
-	if stats.Evicted > 0 {
-		flow.Warnings = append(flow.Warnings, fmt.Sprintf("%d connections were closed early to stay within --max-connections=%d", stats.Evicted, o.maxConns))
-	}
-	if stats.EventsDropped > 0 {
-		flow.Warnings = append(flow.Warnings, fmt.Sprintf("%d messages were dropped to stay within the event limit", stats.EventsDropped))
+	// The limits hit come first: they say the flow is not whole.
+	if lw := o.limitWarnings(stats); len(lw) > 0 {
+		flow.Warnings = append(lw, flow.Warnings...)
 	}
 	flow.Clocks = clocks
 	res.warnings = flow.Warnings
@@ -377,7 +380,10 @@ func (o *inputOptions) decodeOptions() decode.Options {
 	return decode.Options{
 		BodyLimit: o.bodyLimit,
 		Decoders:  defaultDecoders(),
-		Stream:    stream.Options{MaxConnections: o.maxConns},
+		Stream:    stream.Options{MaxConnections: o.maxConns, MaxMemory: int64(o.maxMemory) / 2},
+		// The events get the other half of --max-memory.
+		MaxEventBytes: int64(o.maxMemory) / 2,
+		MaxEvents:     o.maxEvents,
 	}
 }
 

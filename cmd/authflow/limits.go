@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/authflow/authflow/decode"
+)
+
+// defaultMaxMemory is the default of --max-memory.
+const defaultMaxMemory = 512 << 20
+
+// byteSize is a flag value holding a size in bytes, written as a number
+// with an optional unit: 1048576, 64KiB, 512MiB, 2GiB, 500MB, 1GB.
+type byteSize int64
+
+var sizeUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
+}
+
+// Set parses a size.
+func (b *byteSize) Set(s string) error {
+	num, factor := strings.TrimSpace(s), int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(strings.ToUpper(num), strings.ToUpper(u.suffix)) && len(num) > len(u.suffix) {
+			num, factor = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n <= 0 || n*float64(factor) > 1<<62 {
+		return fmt.Errorf("%q is not a size (e.g. 512MiB, 2GiB)", s)
+	}
+	*b = byteSize(n * float64(factor))
+	return nil
+}
+
+// String writes the size with the largest binary unit that divides it.
+func (b *byteSize) String() string {
+	n := int64(*b)
+	for _, u := range []struct {
+		suffix string
+		factor int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.factor && n%u.factor == 0 {
+			return fmt.Sprintf("%d%s", n/u.factor, u.suffix)
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Type names the flag's value in the help.
+func (b *byteSize) Type() string { return "size" }
+
+// limitWarnings says which limits on memory the analysis hit: where they
+// were hit, the flow is not whole.
+func (o *inputOptions) limitWarnings(st decode.Stats) []string {
+	var w []string
+	if st.Evicted > 0 {
+		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-connections=%d: what they carried after that is missing", st.Evicted, o.maxConns))
+	}
+	if st.EvictedMemory > 0 {
+		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-memory=%s: what they carried after that is missing", st.EvictedMemory, o.maxMemory.String()))
+	}
+	if st.BodiesDropped > 0 {
+		w = append(w, fmt.Sprintf("%d HTTP bodies were not kept to stay within --max-memory=%s: tokens and catalogs in them are not shown", st.BodiesDropped, o.maxMemory.String()))
+	}
+	if st.EventsDropped > 0 {
+		limit := "--max-memory=" + o.maxMemory.String()
+		if st.Events >= o.maxEvents {
+			limit = fmt.Sprintf("--max-events=%d", o.maxEvents)
+		}
+		w = append(w, fmt.Sprintf("%d messages were dropped to stay within %s", st.EventsDropped, limit))
+	}
+	return w
+}

@@ -49,11 +49,7 @@ func Redact(statement string) string {
 			} else {
 				i += j
 			}
-			// "--#…": the dashes left before the comment would start a
-			// comment of their own once it is gone.
-			if o := out.String(); strings.HasSuffix(o, "--") {
-				trimBuilder(&out, len(strings.TrimRight(o, "-")))
-			}
+			trimDashes(&out)
 			identEnd = -1
 		case c == '/' && strings.HasPrefix(s[i:], "/*"):
 			if i+2 < len(s) && (s[i+2] == '!' || s[i+2] == '+') {
@@ -73,6 +69,7 @@ func Redact(statement string) string {
 			} else {
 				i += 2 + j + 2
 			}
+			trimDashes(&out)
 			if out.Len() > 0 && i < len(s) && !isSpace(lastByte(&out)) && !isSpace(s[i]) {
 				out.WriteByte(' ')
 			}
@@ -125,6 +122,15 @@ func Redact(statement string) string {
 		}
 	}
 	return out.String()
+}
+
+// trimDashes drops the dashes a removed comment leaves at the end of the
+// output ("--#…", "--/*…*/"): once the comment is gone they would start
+// a comment of their own, and redacting again would remove them.
+func trimDashes(b *strings.Builder) {
+	if o := b.String(); strings.HasSuffix(o, "--") {
+		trimBuilder(b, len(strings.TrimRight(o, "-")))
+	}
 }
 
 func trimBuilder(b *strings.Builder, n int) {

@@ -68,6 +68,9 @@ func DefaultPorts() map[uint16]Protocol {
 
 // Stats counts what decoding saw.
 type Stats struct {
+	// Undecodable lists the inputs none of whose packets could be decoded
+	// because their link type is not supported.
+	Undecodable []int
 	Packets     int
 	TCPSegments int
 	NotTCP      int
@@ -95,6 +98,7 @@ type Stats struct {
 
 // Decoder decodes packets into events. It is not safe for concurrent use.
 type Decoder struct {
+	inputs []inputCount
 	opts   Options
 	pd     *packet.Decoder
 	asm    *stream.Assembler
@@ -227,8 +231,15 @@ func (d *Decoder) warnOnce(kind string, pos event.Position, format string, args 
 func (d *Decoder) Add(p *capture.Packet) {
 	d.stats.Packets++
 	pos := event.Position{Time: p.Info.Timestamp, Frame: event.FrameRef{Input: p.Input, Number: p.Frame}}
+	for len(d.inputs) <= p.Input {
+		d.inputs = append(d.inputs, inputCount{})
+	}
+	d.inputs[p.Input].packets++
 	seg, err := d.pd.Decode(p.LinkType, p.Data)
 	if err != nil {
+		if errors.Is(err, packet.ErrUnsupportedLinkType) {
+			d.inputs[p.Input].unsupported++
+		}
 		if errors.Is(err, packet.ErrNotTCP) {
 			d.stats.NotTCP++
 			return
@@ -250,8 +261,17 @@ func (d *Decoder) Add(p *capture.Packet) {
 	d.asm.AssembleTruncated(seg.NetFlow, seg.TCP, pos, seg.Missing)
 }
 
+// inputCount counts the packets of one input, and those whose link type
+// is not supported.
+type inputCount struct{ packets, unsupported int }
+
 // Finish ends every connection and returns the events in time order.
 func (d *Decoder) Finish() []*event.Event {
+	for i, c := range d.inputs {
+		if c.packets > 0 && c.unsupported == c.packets {
+			d.stats.Undecodable = append(d.stats.Undecodable, i)
+		}
+	}
 	d.asm.Close()
 	st := d.asm.Stats()
 	d.stats.Connections, d.stats.Evicted, d.stats.EvictedMemory, d.stats.StreamMemory = st.Connections, st.Evicted, st.EvictedMemory, st.PeakMemory

@@ -10,6 +10,15 @@ import (
 	"github.com/authflow/authflow/decode/openstack"
 )
 
+// tokenOrUnknown shows a token, or says it was not captured (a snap length
+// that cut the header, say).
+func (b *builder) tokenOrUnknown(token string) string {
+	if token == "" {
+		return "(not in capture)"
+	}
+	return b.fp(token)
+}
+
 // fp shows a token: its fingerprint, or all of it with ShowSecrets.
 func (b *builder) fp(token string) string {
 	if token == "" {
@@ -186,19 +195,19 @@ func (b *builder) responseLabel(x *exchange, resp *httpdec.Response) string {
 	if r != nil {
 		switch r.Kind {
 		case openstack.TokenIssued:
-			what = "token " + b.fp(x.issued)
+			what = "token " + b.tokenOrUnknown(x.issued)
 			if r.Info != nil {
 				what += " (" + tokenWho(r.Info) + ")"
 			}
 		case openstack.TokenDenied:
 			what = "authentication failed"
 		case openstack.TokenValid:
-			what = "token " + b.fp(x.subject) + " valid"
+			what = "token " + b.tokenOrUnknown(x.subject) + " valid"
 			if r.Info != nil {
 				what += " (" + tokenWho(r.Info) + ")"
 			}
 		case openstack.TokenInvalid:
-			what = "token " + b.fp(x.subject) + " invalid"
+			what = "token " + b.tokenOrUnknown(x.subject) + " invalid"
 		}
 		switch x.call.Kind {
 		case openstack.ImageList:
@@ -221,8 +230,11 @@ func (b *builder) responseLabel(x *exchange, resp *httpdec.Response) string {
 	if what != "" {
 		label += ": " + what
 	}
-	if !resp.Complete && resp.Lost > 0 {
+	switch {
+	case !resp.Complete && resp.Lost > 0:
 		label += fmt.Sprintf(" [%s missing from capture]", size(resp.Lost))
+	case !resp.Complete:
+		label += " [cut short]"
 	}
 	return label
 }

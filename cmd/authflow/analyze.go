@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"strings"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -344,6 +345,12 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if runErr != nil {
 		res.inputErrs = append(res.inputErrs, runErr)
 	}
+	infos := src.Inputs()
+	for _, i := range stats.Undecodable {
+		if i < len(infos) {
+			res.inputErrs = append(res.inputErrs, fmt.Errorf("%s: link type %s is not supported: none of its packets could be decoded", filepath.Base(infos[i].Path), linkTypes(infos[i].LinkTypes)))
+		}
+	}
 	names := make([]string, len(paths))
 	for i, p := range paths {
 		names[i] = filepath.Base(p)
@@ -472,4 +479,13 @@ func writeMemProfile(path string) error {
 	defer f.Close()
 	runtime.GC()
 	return pprof.WriteHeapProfile(f)
+}
+
+// linkTypes lists link types by number, e.g. "147".
+func linkTypes(lts []layers.LinkType) string {
+	var parts []string
+	for _, lt := range lts {
+		parts = append(parts, fmt.Sprintf("%d", uint16(lt)))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -177,7 +177,7 @@ func hostileCases() []hostileCase {
 				c.link = layers.LinkType(147) // LINKTYPE_USER0
 				return c.pcap()
 			},
-			exit:     exitOK,
+			exit:     exitPartial,
 			warnings: []string{"link type"},
 		},
 		{

@@ -119,6 +119,8 @@ type builder struct {
 	memcachedConns map[*event.Conn]bool
 	// fds follows open file descriptors by (pid, fd).
 	fds map[[2]int]*exchange
+	// fps remembers the fingerprints of tokens.
+	fps map[string]string
 }
 
 // exchanges pairs requests with their responses.

@@ -27,7 +27,15 @@ func (b *builder) fp(token string) string {
 	if b.opts.ShowSecrets {
 		return token
 	}
-	return openstack.Fingerprint(token)
+	fp, ok := b.fps[token]
+	if !ok {
+		if b.fps == nil {
+			b.fps = map[string]string{}
+		}
+		fp = openstack.Fingerprint(token)
+		b.fps[token] = fp
+	}
+	return fp
 }
 
 // messages draws one exchange.

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 
@@ -300,6 +301,11 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 		return nil, err
 	}
 
+	// The Go heap as a whole is kept near --max-memory too: the collector
+	// works harder as it gets close.
+	if o.maxMemory > 0 {
+		debug.SetMemoryLimit(int64(o.maxMemory))
+	}
 	stopProfile, err := startProfile(o.cpuProfile)
 	if err != nil {
 		res.cleanup()

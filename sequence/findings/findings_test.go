@@ -508,3 +508,28 @@ func TestDur(t *testing.T) {
 		}
 	}
 }
+
+// Two users taking turns on one client host each keep their token: that
+// is not re-authenticating per command; the same user getting a second
+// token while the first is valid is.
+func TestClientReauthByIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		users [3]string
+		flags bool
+	}{
+		{"two users in turn", [3]string{"admin@Default", "demo@Default", "admin@Default"}, true},
+		{"one user, two users' tokens interleaved", [3]string{"admin@Default", "demo@Default", "demo@Default"}, true},
+		{"two users, once each", [3]string{"admin@Default", "demo@Default", "alt@Default"}, false},
+	} {
+		b := newFlow(false)
+		for i, u := range tc.users {
+			req, _ := b.issue(i*1000, 100, "C", 0, 201, fmt.Sprintf("tok%d", i), 3600_000)
+			req.User, req.Scope = u, "project admin@Default"
+		}
+		got := slices.Contains(kindsOf(Analyze(b.flow, Options{})), KindClientReauth+"/"+SeverityWarning)
+		if got != tc.flags {
+			t.Errorf("%s: client-reauth reported %v, want %v", tc.name, got, tc.flags)
+		}
+	}
+}

@@ -138,10 +138,19 @@ func (a *analysis) clientReauthGroups() map[string][]issue {
 				got = append(got, is)
 			}
 		}
+		// A renewal is a new token for the same user and scope while the
+		// one before was still valid: two users taking turns on one host
+		// each keep their own.
 		renewed := false
-		for i := 1; i < len(got); i++ {
-			prev := got[i-1].token()
-			at := got[i].req.Time
+		last := map[string]string{}
+		for _, is := range got {
+			identity := is.req.User + "|" + is.req.Scope
+			prev, seen := last[identity]
+			last[identity] = is.token()
+			if !seen {
+				continue
+			}
+			at := is.req.Time
 			if exp, ok := a.expiry(prev); ok && !exp.After(at) {
 				continue // the previous token had expired
 			}

@@ -356,6 +356,7 @@ func (a *analysis) dbFor(seq int) dbWork {
 	type span struct{ from, to time.Time }
 	var spans []span
 	var first, last *sequence.Message
+	bursts, covered := 0, 0 // summarised bursts, and those whose busy time is known
 	for _, m := range a.caused[seq] {
 		if a.role(m.To) != sequence.RoleMySQL && a.role(m.From) != sequence.RoleMySQL {
 			continue
@@ -364,7 +365,7 @@ func (a *analysis) dbFor(seq int) dbWork {
 		case kindQuery:
 			w.queries += max(m.Count, 1)
 			if m.Count > 1 {
-				w.exact = false
+				bursts++
 			}
 			if first == nil {
 				first = m
@@ -378,12 +379,20 @@ func (a *analysis) dbFor(seq int) dbWork {
 				w.rows += *m.Rows
 			}
 			if q := a.bySeq[m.ReplyTo]; q != nil && !q.Time.IsZero() {
-				if d := duration(m); d > 0 {
+				d := duration(m)
+				if q.Count > 1 && m.BusyMS != nil {
+					// A summarised burst says how long the database itself
+					// was busy with it.
+					d = time.Duration(*m.BusyMS * float64(time.Millisecond))
+					covered++
+				}
+				if d > 0 {
 					spans = append(spans, span{q.Time, q.Time.Add(d)})
 				}
 			}
 		}
 	}
+	w.exact = bursts == covered
 	w.evidence = append(w.evidence, first, last)
 	slices.SortFunc(spans, func(x, y span) int { return x.from.Compare(y.from) })
 	var end time.Time

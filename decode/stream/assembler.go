@@ -229,6 +229,13 @@ func (a *Assembler) Close() {
 
 // New implements reassembly.StreamFactory.
 func (a *Assembler) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	// A bare ACK, FIN or RST of a connection not tracked (the last ACK of
+	// one already closed, say) starts nothing: tracking it would keep a
+	// connection whose sequence numbers are stale, and a later connection
+	// on the same ports (clients reuse them) would be read with them.
+	if !tcp.SYN && len(tcp.Payload) == 0 {
+		return nil
+	}
 	a.nextID++
 	a.active++
 	a.stats.Connections++
@@ -340,7 +347,10 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 		}
 		s.ctx.Emit(&event.Event{Kind: kind, Start: positionOf(ci), FromServer: fromServer})
 	}
-	if nextSeq == -1 && !tcp.SYN {
+	// A direction whose start is not in the capture starts at its first
+	// data, not at a bare ACK (whose sequence number a later SYN would
+	// contradict).
+	if nextSeq == -1 && !tcp.SYN && len(tcp.Payload) > 0 {
 		*start = true
 	}
 	return true

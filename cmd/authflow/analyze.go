@@ -344,9 +344,12 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 		return nil, &exitCodeError{code: exitFailure, err: err}
 	}
 	stopProgress := startProgress(cmd.ErrOrStderr(), src, o.quiet)
-	events, stats, runErr := decode.Run(src, o.decodeOptions())
+	// Reading and merging the files runs in its own goroutine, decoding in
+	// this one: both cores are used.
+	prefetch := capture.NewPrefetcher(src)
+	events, stats, runErr := decode.Run(prefetch, o.decodeOptions())
 	stopProgress()
-	src.Close()
+	prefetch.Close() // closes src too
 	res.inputErrs = src.Errors()
 	if runErr != nil {
 		res.inputErrs = append(res.inputErrs, runErr)

@@ -151,7 +151,7 @@ type endlessSource struct {
 }
 
 func (s *endlessSource) Next() (*Packet, error) { return &s.pkt, nil }
-func (s *endlessSource) Close() error            { s.closed.Store(true); return nil }
+func (s *endlessSource) Close() error           { s.closed.Store(true); return nil }
 
 func TestPrefetcherCloseEarly(t *testing.T) {
 	src := &endlessSource{pkt: Packet{Data: make([]byte, 1514)}}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -17,19 +16,7 @@ import (
 // by d, as if recorded on a host whose clock is d ahead.
 func shiftCapture(t *testing.T, in, out string, d time.Duration) {
 	t.Helper()
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := pcapgo.NewReader(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, in)
 	o, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -83,23 +81,7 @@ func (c *capFile) pcapng() []byte {
 // readCapture reads a (gzip-compressed) pcap file of testdata/captures.
 func readCapture(t testing.TB, scenario, file string) *capFile {
 	t.Helper()
-	f, err := os.Open(filepath.Join(capturesDir, scenario, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(file, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = zr
-	}
-	pr, err := pcapgo.NewReader(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := openPcap(t, filepath.Join(capturesDir, scenario, file))
 	c := &capFile{link: pr.LinkType(), snaplen: pr.Snaplen()}
 	for {
 		data, ci, err := pr.ReadPacketData()

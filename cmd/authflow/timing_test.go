@@ -2,18 +2,15 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // connTimes reads a capture with plain gopacket and returns, for the TCP
@@ -21,19 +18,7 @@ import (
 // that payload and of the server's last payload on the connection.
 func connTimes(t *testing.T, path, start string) (first, last time.Time) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := pcapgo.NewReader(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, path)
 	var client layers.TCPPort
 	for {
 		data, ci, err := r.ReadPacketData()

@@ -261,7 +261,7 @@ if [ "$LIVE" = 1 ]; then
 	"$OUT/authflow" capture -i lo --ports "$LIVE_PORT" -w "$pcap" >/dev/null 2>"$TMP/capture.err" &
 	cap_pid=$!
 	sleep 1
-	if ! "$OUT/loopback" -size "$LIVE_SIZE" -gbit "$LIVE_GBIT" -addr "127.0.0.1:$LIVE_PORT" >"$TMP/loopback.out"; then
+	if ! "$OUT/loopback" -bytes "$(size_bytes "$LIVE_SIZE")" -gbit "$LIVE_GBIT" -addr "127.0.0.1:$LIVE_PORT" >"$TMP/loopback.out"; then
 		kill -INT "$cap_pid"
 		wait "$cap_pid" || true
 		rm -f "$pcap"

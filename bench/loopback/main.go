@@ -4,7 +4,7 @@
 // Content-Length body written in 64 KiB chunks), and a client that
 // downloads it as fast as it can and prints the rate.
 //
-//	go run ./bench/loopback -size 4GiB -addr 127.0.0.1:9292
+//	go run ./bench/loopback -bytes 4294967296 -addr 127.0.0.1:9292
 //
 // Its last line is "bytes=N seconds=S gbit_per_s=R" for the script.
 package main
@@ -18,35 +18,33 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
 const imageID = "0b6e3e3e-8a4f-4a43-9b0e-5d2f8c7c6a11"
 
 func main() {
-	size := flag.String("size", "4GiB", "bytes to download (KiB/MiB/GiB suffixes)")
+	n := flag.Int64("bytes", 4<<30, "bytes to download")
 	addr := flag.String("addr", "127.0.0.1:9292", "where the server listens")
 	rate := flag.Float64("gbit", 2, "pace the server at this many Gbit/s (0: as fast as it can)")
 	flag.Parse()
 	log.SetFlags(0)
-	n, err := parseSize(*size)
-	if err != nil {
-		log.Fatalf("loopback: -size: %v", err)
+	if *n <= 0 {
+		log.Fatalf("loopback: -bytes %d: want a positive size", *n)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatalf("loopback: %v", err)
 	}
-	go http.Serve(ln, server(n, *rate))
+	go http.Serve(ln, server(*n, *rate))
 	start := time.Now()
 	got, err := download("http://" + ln.Addr().String() + "/v2/images/" + imageID + "/file")
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		log.Fatalf("loopback: download: %v", err)
 	}
-	if got != n {
-		log.Fatalf("loopback: downloaded %d bytes, want %d", got, n)
+	if got != *n {
+		log.Fatalf("loopback: downloaded %d bytes, want %d", got, *n)
 	}
 	fmt.Printf("bytes=%d seconds=%.3f gbit_per_s=%.2f\n", got, secs, float64(got)*8/secs/1e9)
 }
@@ -95,20 +93,4 @@ func download(url string) (int64, error) {
 		return 0, errors.New(resp.Status)
 	}
 	return io.CopyBuffer(io.Discard, resp.Body, make([]byte, 256<<10))
-}
-
-// parseSize reads 4GiB, 512MiB, 64KiB or a plain number of bytes.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
-		if strings.HasSuffix(s, suffix) {
-			s, mult = strings.TrimSuffix(s, suffix), m
-			break
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v <= 0 || v > (1<<50)/mult {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v * mult, nil
 }

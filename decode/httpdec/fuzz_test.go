@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -145,23 +144,7 @@ func fuzzRun(t *testing.T, flags byte, feeds []feed, chunk int) []*event.Event {
 	c.Midstream = flags&1 != 0
 	ctx := stream.NewContext(&c, event.SinkFunc(func(e *event.Event) { events = append(events, e) }))
 	p := stream.NewPipe(ctx, New(ctx, Options{BodyLimit: fuzzBodyLimits[flags>>2&3], Sniff: flags&2 != 0}))
-	t0 := time.Unix(1000, 0)
-	frame := 0
-	for _, f := range feeds {
-		data := []byte(f.data)
-		gap := f.gap
-		for len(data) > 0 || gap != 0 {
-			n := len(data)
-			if chunk > 0 && n > chunk {
-				n = chunk
-			}
-			frame++
-			p.Feed(f.fromServer, gap, data[:n], event.Position{Time: t0.Add(time.Duration(frame) * time.Millisecond), Frame: event.FrameRef{Number: frame}})
-			gap = 0
-			data = data[n:]
-		}
-	}
-	p.Close()
+	feedAll(p, feeds, chunk)
 	return events
 }
 

@@ -20,17 +20,9 @@ type feed struct {
 
 var conn = &event.Conn{ID: 1, Client: netip.MustParseAddrPort("10.0.0.1:40000"), Server: netip.MustParseAddrPort("10.0.0.2:5000")}
 
-// run feeds the segments to a fresh decoder, split into pieces of at most
-// chunk bytes (0: as given), and returns the events as summary lines.
-func run(t *testing.T, feeds []feed, chunk int, midstream bool) []string {
-	t.Helper()
-	var got []string
-	c := *conn
-	c.Midstream = midstream
-	ctx := stream.NewContext(&c, event.SinkFunc(func(e *event.Event) {
-		got = append(got, summarize(e))
-	}))
-	p := stream.NewPipe(ctx, New(ctx, Options{BodyLimit: 16}))
+// feedAll hands the segments to p in pieces of at most chunk bytes (0: as
+// given), one frame a millisecond, and closes it.
+func feedAll(p *stream.Pipe, feeds []feed, chunk int) {
 	t0 := time.Unix(1000, 0)
 	frame := 0
 	for _, f := range feeds {
@@ -48,6 +40,20 @@ func run(t *testing.T, feeds []feed, chunk int, midstream bool) []string {
 		}
 	}
 	p.Close()
+}
+
+// run feeds the segments to a fresh decoder, split into pieces of at most
+// chunk bytes (0: as given), and returns the events as summary lines.
+func run(t *testing.T, feeds []feed, chunk int, midstream bool) []string {
+	t.Helper()
+	var got []string
+	c := *conn
+	c.Midstream = midstream
+	ctx := stream.NewContext(&c, event.SinkFunc(func(e *event.Event) {
+		got = append(got, summarize(e))
+	}))
+	p := stream.NewPipe(ctx, New(ctx, Options{BodyLimit: 16}))
+	feedAll(p, feeds, chunk)
 	return got
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // labSecrets are the passwords and keys of the lab the captures come from
-// (../shared/lab/env.sh): none may appear in any output.
+// (lab/env.sh): none may appear in any output.
 var labSecrets = []string{
 	"ADMIN_PASS", "GLANCE_PASS", "DEMO_PASS", "KEYSTONE_DBPASS", "GLANCE_DBPASS",
 	"lab-secret-key", // memcache_secret_key of the memcache-encrypt scenario

@@ -1,11 +1,11 @@
 #!/bin/sh
-# Copies the lab's recorded scenarios (../shared/captures, recorded with
-# ../shared/lab) into testdata/captures: every capture shrunk with
-# shrinkcap (image bytes zeroed, gzip), the strace logs, and the HTTP lines
-# of the tshark listing that the tests compare authflow's output with.
-#   sh testdata/tools/import-captures.sh [SRC]
+# Copies scenarios recorded with lab/record.sh (its OUTDIR: one folder per
+# scenario) into testdata/captures: every capture shrunk with shrinkcap
+# (image bytes zeroed, gzip), the strace logs, and the HTTP lines of the
+# tshark listing that the tests compare authflow's output with.
+#   sh testdata/tools/import-captures.sh OUTDIR
 set -eu
-src=${1:-../shared/captures}
+src=${1:?usage: import-captures.sh OUTDIR (a lab/record.sh output folder)}
 dst=testdata/captures
 for dir in "$src"/*/; do
 	name=$(basename "$dir")

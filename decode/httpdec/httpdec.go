@@ -24,8 +24,9 @@ const DefaultBodyLimit = 64 << 10
 // maxHeaderBytes bounds a request or response header block.
 const maxHeaderBytes = stream.BufferSize
 
-// maxLine bounds a line looked at while resynchronising.
-const maxLine = 8 << 10
+// maxLine bounds a line looked at while resynchronising: a start line
+// may be as long as a header block.
+const maxLine = maxHeaderBytes
 
 // Message is what requests and responses have in common.
 type Message struct {
@@ -91,83 +92,116 @@ func New(ctx *stream.Context, opts Options) stream.Handler {
 
 var errNotHTTP = errors.New("not HTTP")
 
-// Client decodes the requests.
-func (h *handler) Client(r *stream.Reader) {
-	resync := h.ctx.Conn.Midstream
-	first := true
+// framer finds the header blocks of one direction of a connection: it
+// skips blank lines between messages, resynchronises on the next start
+// line after bytes it cannot frame, and emits what was captured of a
+// message whose header is cut short.
+type framer struct {
+	h       *handler
+	r       *stream.Reader
+	noun    string                       // "request" or "response", for warnings
+	isStart func([]byte) bool            // a request line or a status line
+	partial func(event.Position, []byte) // emits a message whose header is cut short
+	sniff   bool                         // give up on a connection whose first message is not HTTP
+	resync  bool                         // look for the next start line before decoding
+	first   bool                         // no message seen yet
+}
+
+// nextHead returns the position and the header block of the next message,
+// left unread in the reader; ok is false when this direction is done.
+func (f *framer) nextHead() (pos event.Position, head []byte, ok bool) {
+	h, r := f.h, f.r
 	for !h.notHTTP {
-		if resync {
-			pos, cut, err := h.sync(r, isRequestLine, first)
+		if f.resync {
+			pos, cut, err := h.sync(r, f.isStart)
 			switch {
 			case err == nil:
-				resync = false
+				f.resync = false
 			case errors.Is(err, errNotHTTP):
-				h.notHTTP = true
-				return
+				if f.sniff {
+					h.notHTTP = true
+				}
+				return pos, nil, false
 			case errors.Is(err, errCut):
-				first = false
-				h.partialRequest(pos, cut)
+				f.first = false
+				f.partial(pos, cut)
 				continue
 			default:
 				if cut != nil && errors.Is(err, io.EOF) {
-					h.ctx.Warn(pos, "HTTP request header cut off by the end of the capture")
-					h.partialRequest(pos, cut)
+					h.ctx.Warn(pos, "HTTP %s header cut off by the end of the capture", f.noun)
+					f.partial(pos, cut)
 				}
-				return
+				return pos, nil, false
 			}
 		}
 		if err := skipBlankLines(r); err != nil {
 			if stream.IsGap(err) {
-				resync = true
+				f.resync = true
 				continue
 			}
-			return
+			return pos, nil, false
 		}
 		pos, err := r.Begin()
 		if err != nil {
 			if stream.IsGap(err) {
-				resync = true
+				f.resync = true
 				continue
 			}
-			return
+			return pos, nil, false
 		}
 		head, err := r.PeekMatch(headerEnd, maxHeaderBytes)
-		if err != nil || !isRequestLine(head) {
-			isReq := isRequestLine(head)
-			switch {
-			case first && h.opts.Sniff && !isReq && (err == nil || errors.Is(err, stream.ErrTooLong) || stream.IsGap(err)):
-				h.notHTTP = true
-				return
-			case err == nil:
-				h.ctx.Warn(pos, "not an HTTP request: %q", firstLine(head))
-			case errors.Is(err, stream.ErrTooLong):
-				h.ctx.Warn(pos, "HTTP request header longer than %d bytes", maxHeaderBytes)
-				// Look for the next request after this one's first line.
-				r.Discard(lineLen(head))
-			case stream.IsGap(err):
-				// The header is cut short by bytes missing from the capture
-				// (a snap length, a lost segment): what was captured of it
-				// is the request; what comes after the gap is not its rest.
-				if isReq {
-					first = false
-					h.partialRequest(pos, head)
-				}
-				r.Discard(len(head))
-			default:
-				if isReq && errors.Is(err, io.EOF) {
-					h.ctx.Warn(pos, "HTTP request header cut off by the end of the capture")
-					h.partialRequest(pos, head)
-				}
-				return
-			}
-			resync = true
-			continue
+		isStart := f.isStart(head)
+		if err == nil && isStart {
+			f.first = false
+			return pos, head, true
 		}
-		first = false
+		if h.notHTTP {
+			return pos, nil, false
+		}
+		switch {
+		case f.first && f.sniff && !isStart && (err == nil || errors.Is(err, stream.ErrTooLong) || stream.IsGap(err)):
+			h.notHTTP = true
+			return pos, nil, false
+		case err == nil:
+			h.ctx.Warn(pos, "not an HTTP %s: %q", f.noun, quotedLine(head))
+		case errors.Is(err, stream.ErrTooLong):
+			h.ctx.Warn(pos, "HTTP %s header longer than %d bytes", f.noun, maxHeaderBytes)
+			// Look for the next message after this one's first line.
+			r.Discard(lineLen(head))
+		case stream.IsGap(err):
+			// The header is cut short by bytes missing from the capture
+			// (a snap length, a lost segment): what was captured of it
+			// is the message; what comes after the gap is not its rest.
+			if isStart {
+				f.first = false
+				f.partial(pos, head)
+			}
+			r.Discard(len(head))
+		default:
+			if isStart && errors.Is(err, io.EOF) {
+				h.ctx.Warn(pos, "HTTP %s header cut off by the end of the capture", f.noun)
+				f.partial(pos, head)
+			}
+			return pos, nil, false
+		}
+		f.resync = true
+	}
+	return pos, nil, false
+}
+
+// Client decodes the requests.
+func (h *handler) Client(r *stream.Reader) {
+	f := &framer{h: h, r: r, noun: "request", isStart: isRequestLine, partial: h.partialRequest,
+		sniff: h.opts.Sniff, resync: h.ctx.Conn.Midstream, first: true}
+	for {
+		pos, _, ok := f.nextHead()
+		if !ok {
+			return
+		}
 		req, err := http.ReadRequest(r.Reader)
 		if err != nil {
 			h.ctx.Warn(pos, "bad HTTP request: %v", err)
-			resync = true
+			f.resync = true
 			continue
 		}
 		h.seq++
@@ -194,78 +228,25 @@ func (h *handler) Client(r *stream.Reader) {
 			if !stream.IsGap(bodyErr) && !errors.Is(bodyErr, errResync) {
 				return
 			}
-			resync = true
+			f.resync = true
 		}
 	}
 }
 
 // Server decodes the responses.
 func (h *handler) Server(r *stream.Reader) {
-	resync := h.ctx.Conn.Midstream
-	for !h.notHTTP {
-		if resync {
-			pos, cut, err := h.sync(r, isStatusLine, false)
-			switch {
-			case err == nil:
-				resync = false
-			case errors.Is(err, errCut):
-				h.partialResponse(pos, cut)
-				continue
-			default:
-				if cut != nil && errors.Is(err, io.EOF) {
-					h.ctx.Warn(pos, "HTTP response header cut off by the end of the capture")
-					h.partialResponse(pos, cut)
-				}
-				return
-			}
-		}
-		if err := skipBlankLines(r); err != nil {
-			if stream.IsGap(err) {
-				resync = true
-				continue
-			}
+	f := &framer{h: h, r: r, noun: "response", isStart: isStatusLine, partial: h.partialResponse,
+		resync: h.ctx.Conn.Midstream}
+	for {
+		pos, _, ok := f.nextHead()
+		if !ok {
 			return
-		}
-		pos, err := r.Begin()
-		if err != nil {
-			if stream.IsGap(err) {
-				resync = true
-				continue
-			}
-			return
-		}
-		head, err := r.PeekMatch(headerEnd, maxHeaderBytes)
-		if err != nil || !isStatusLine(head) {
-			if h.notHTTP {
-				return
-			}
-			isResp := isStatusLine(head)
-			switch {
-			case err == nil:
-				h.ctx.Warn(pos, "not an HTTP response: %q", firstLine(head))
-			case errors.Is(err, stream.ErrTooLong):
-				h.ctx.Warn(pos, "HTTP response header longer than %d bytes", maxHeaderBytes)
-				r.Discard(lineLen(head))
-			case stream.IsGap(err):
-				if isResp {
-					h.partialResponse(pos, head)
-				}
-				r.Discard(len(head))
-			default:
-				if isResp && errors.Is(err, io.EOF) {
-					h.ctx.Warn(pos, "HTTP response header cut off by the end of the capture")
-					h.partialResponse(pos, head)
-				}
-				return
-			}
-			resync = true
-			continue
 		}
 		reqEv, method := h.nextRequest()
 		resp, err := http.ReadResponse(r.Reader, &http.Request{Method: method})
 		if err != nil {
 			h.ctx.Warn(pos, "bad HTTP response: %v", err)
-			resync = true
+			f.resync = true
 			continue
 		}
 		m := h.response(resp, reqEv)
@@ -295,7 +276,7 @@ func (h *handler) Server(r *stream.Reader) {
 			if !stream.IsGap(bodyErr) && !errors.Is(bodyErr, errResync) {
 				return
 			}
-			resync = true
+			f.resync = true
 		}
 	}
 }
@@ -518,7 +499,7 @@ var errCut = errors.New("message start cut short")
 // are not HTTP. A start line cut short by a gap (errCut) or by the end of
 // the stream (io.EOF) is returned with its position: what was captured
 // of a message.
-func (h *handler) sync(r *stream.Reader, isStart func([]byte) bool, first bool) (event.Position, []byte, error) {
+func (h *handler) sync(r *stream.Reader, isStart func([]byte) bool) (event.Position, []byte, error) {
 	var scanned int64
 	for {
 		line, err := r.PeekUntil([]byte("\n"), maxLine)
@@ -620,11 +601,17 @@ func isStatusLine(b []byte) bool {
 	return len(b) == 12 || b[12] == ' ' || b[12] == '\r' || b[12] == '\n'
 }
 
+// firstLine is the first line of b, without its line end.
 func firstLine(b []byte) []byte {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i]
 	}
-	b = bytes.TrimSuffix(b, []byte("\r"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// quotedLine is the first line of b cut to 80 bytes, for a warning.
+func quotedLine(b []byte) []byte {
+	b = firstLine(b)
 	if len(b) > 80 {
 		b = b[:80]
 	}

@@ -202,3 +202,50 @@ func TestRandomSplitsAreEquivalent(t *testing.T) {
 		}
 	}
 }
+
+// TestLongRequestLines: request lines of any length up to the header bound
+// decode (they were dropped past 80 bytes), on a fresh connection and when
+// resynchronising after a capture that started mid-connection.
+func TestLongRequestLines(t *testing.T) {
+	const (
+		project = "25dfdbeeb0f446c2a818705473ff6879"
+		user    = "41c4dc0969f7439895519ab441541b45"
+		role    = "3612e1c7e10d4892995fc66df8c0c2e9"
+	)
+	long := "/v2/images?name=" + strings.Repeat("x", maxHeaderBytes-200)
+	tests := []struct {
+		name, method, target string
+	}{
+		{"filtered image list", "GET", "/v2/images?name=cirros-0.6.2-x86_64-disk&limit=25&sort_key=name&sort_dir=asc&visibility=public"},
+		{"image list --long", "GET", "/v2/images?limit=1000&sort_key=created_at&sort_dir=desc&member_status=all&visibility=all"},
+		{"role add", "PUT", "/v3/projects/" + project + "/users/" + user + "/roles/" + role},
+		{"role remove", "DELETE", "/v3/projects/" + project + "/users/" + user + "/roles/" + role},
+		{"role assignments", "GET", "/v3/role_assignments?user.id=" + user + "&scope.project.id=" + project + "&include_names=True"},
+		{"a query string near the header bound", "GET", long},
+	}
+	for _, tt := range tests {
+		for _, midstream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/midstream=%v", tt.name, midstream), func(t *testing.T) {
+				feeds := []feed{
+					{data: tt.method + " " + tt.target + " HTTP/1.1\r\nHost: 198.18.0.11:5000\r\nAccept: application/json\r\n\r\n"},
+					{fromServer: true, data: "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"},
+				}
+				if midstream {
+					// The tail of an earlier exchange comes first.
+					feeds[0].data = "ept: */*\r\n\r\n" + feeds[0].data
+					feeds[1].data = "\r\n0\r\n\r\n" + feeds[1].data
+				}
+				want := []string{
+					fmt.Sprintf(`req %s %s body=0/"" complete=true`, tt.method, tt.target),
+					fmt.Sprintf(`resp 204 for %s body=0/"" complete=true lost=0`, tt.method),
+				}
+				for _, chunk := range []int{0, 1, 1460} {
+					got := run(t, feeds, chunk, midstream)
+					if strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Errorf("chunk %d:\ngot:\n%.300s\nwant:\n%.300s", chunk, strings.Join(got, "\n"), strings.Join(want, "\n"))
+					}
+				}
+			})
+		}
+	}
+}

@@ -224,3 +224,76 @@ func TestRepeatedLookupsSummarised(t *testing.T) {
 		t.Errorf("--detail: %d messages, want 8", len(f.Messages))
 	}
 }
+
+// Token requests by other methods than a password say what they are and
+// what keystone answered: an application credential's token is scoped to
+// the credential's project (the request names no scope); a re-scope names
+// the token once.
+func TestAuthMethodLabels(t *testing.T) {
+	const issued = `{"token":{"methods":["%s"],"user":{"domain":{"id":"default","name":"Default"},"id":"u1","name":"myuser"},` +
+		`"project":{"domain":{"id":"default","name":"Default"},"id":"p1","name":"myproject"},"expires_at":"2026-11-22T13:00:00.000000Z"}}`
+	tests := []struct {
+		name, body, answer string
+		status             int
+		wantReq, wantScope string
+		wantResp           string
+	}{
+		{
+			name:      "application credential",
+			body:      `{"auth":{"identity":{"methods":["application_credential"],"application_credential":{"id":"a3c1a9c2f6e84f0c9d8e7f6a5b4c3d2e","secret":"s3cr3t"}}}}`,
+			answer:    strings.ReplaceAll(issued, "%s", "application_credential"),
+			status:    201,
+			wantReq:   "POST /v3/auth/tokens: application credential a3c1a9c2f6e84f0c9d8e7f6a5b4c3d2e → project myproject@Default",
+			wantScope: "project myproject@Default",
+			wantResp:  "201 Created: token " + openstack.Fingerprint("gAAAAABissued") + " (myuser@Default, project myproject@Default)",
+		},
+		{
+			name:      "application credential refused",
+			body:      `{"auth":{"identity":{"methods":["application_credential"],"application_credential":{"name":"ci","secret":"s3cr3t","user":{"name":"myuser","domain":{"name":"Default"}}}}}}`,
+			answer:    `{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}`,
+			status:    401,
+			wantReq:   "POST /v3/auth/tokens: application credential ci of myuser@Default → the credential's project",
+			wantScope: "",
+			wantResp:  "401 Unauthorized: authentication failed",
+		},
+		{
+			name:      "re-scope",
+			body:      `{"auth":{"identity":{"methods":["token"],"token":{"id":"gAAAAABold"}},"scope":{"project":{"name":"myproject","domain":{"name":"Default"}}}}}`,
+			answer:    strings.ReplaceAll(issued, "%s", "token"),
+			status:    201,
+			wantReq:   "POST /v3/auth/tokens: token " + openstack.Fingerprint("gAAAAABold") + " → project myproject@Default",
+			wantScope: "project myproject@Default",
+			wantResp:  "201 Created: token " + openstack.Fingerprint("gAAAAABissued") + " (myuser@Default, project myproject@Default)",
+		},
+		{
+			name:      "password, unchanged",
+			body:      `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"myuser","domain":{"name":"Default"},"password":"x"}}},"scope":{"project":{"name":"myproject","domain":{"name":"Default"}}}}}`,
+			answer:    strings.ReplaceAll(issued, "%s", "password"),
+			status:    201,
+			wantReq:   "POST /v3/auth/tokens: password myuser@Default → project myproject@Default",
+			wantScope: "project myproject@Default",
+			wantResp:  "201 Created: token " + openstack.Fingerprint("gAAAAABissued") + " (myuser@Default, project myproject@Default)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s script
+			c := s.conn("198.18.0.100:40000", "198.18.0.11:5000")
+			req := s.http(c, 0, 100, "POST", "/v3/auth/tokens", tt.status, map[string]string{"Content-Type": "application/json"},
+				map[string]string{"X-Subject-Token": "gAAAAABissued"}, tt.answer)
+			r := req.Data.(*httpdec.Request)
+			r.Body, r.BodyLen = []byte(tt.body), int64(len(tt.body))
+			f := Build(s.evs, Options{})
+			if len(f.Messages) != 2 {
+				t.Fatalf("%d messages: %+v", len(f.Messages), f.Messages)
+			}
+			q, a := f.Messages[0], f.Messages[1]
+			if q.Label != tt.wantReq || q.Scope != tt.wantScope {
+				t.Errorf("request: %q scope %q\nwant:    %q scope %q", q.Label, q.Scope, tt.wantReq, tt.wantScope)
+			}
+			if a.Label != tt.wantResp {
+				t.Errorf("answer: %q\nwant:   %q", a.Label, tt.wantResp)
+			}
+		})
+	}
+}

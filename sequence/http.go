@@ -76,6 +76,9 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 				m.Token = b.fp(call.Auth.Token)
 			}
 			m.User, m.Scope = call.Auth.User, call.Auth.Scope
+			if m.Scope == "" && x.result != nil && x.result.Kind == openstack.TokenIssued && x.result.Info != nil {
+				m.Scope = x.result.Info.Scope()
+			}
 			if m.User != "" && call.Auth.UserDomain != "" {
 				m.User += "@" + call.Auth.UserDomain
 			}
@@ -137,7 +140,7 @@ func (b *builder) requestLabel(x *exchange, req *httpdec.Request) string {
 	var what string
 	switch call.Kind {
 	case openstack.TokenIssue:
-		what = authLabel(call.Auth, b)
+		what = authLabel(call.Auth, authScope(x), b)
 	case openstack.TokenValidate:
 		what = "validate token " + b.fp(x.subject)
 	case openstack.TokenRevoke:
@@ -170,30 +173,61 @@ func (b *builder) requestLabel(x *exchange, req *httpdec.Request) string {
 	return label
 }
 
-func authLabel(a *openstack.AuthRequest, b *builder) string {
+// authLabel describes a token request: how it authenticates and what
+// the token is scoped to (scope, from the request or, when the request
+// names none, from keystone's answer).
+func authLabel(a *openstack.AuthRequest, scope string, b *builder) string {
 	if a == nil || len(a.Methods) == 0 {
 		return "issue token"
 	}
 	var who string
+	user := a.User
+	if user != "" && a.UserDomain != "" {
+		user += "@" + a.UserDomain
+	}
 	switch {
 	case a.AppCredential != "":
 		who = "application credential " + a.AppCredential
-	case a.User != "":
-		who = a.User
-		if a.UserDomain != "" {
-			who += "@" + a.UserDomain
+		if user != "" {
+			who += " of " + user
 		}
+	case user != "":
+		who = user
 	case a.Token != "":
 		who = "token " + b.fp(a.Token)
 	}
 	s := strings.Join(a.Methods, "+")
-	if who != "" {
+	switch {
+	case who == "":
+	case len(a.Methods) == 1 && (a.Methods[0] == "token" || a.Methods[0] == "application_credential"):
+		s = who // the method is in who's name
+	default:
 		s += " " + who
 	}
-	if a.Scope != "" {
-		s += " → " + a.Scope
+	if scope != "" {
+		s += " → " + scope
 	}
 	return s
+}
+
+// authScope is what a token request's token is scoped to: what the
+// request asks for or, when it names nothing (an application credential),
+// what keystone answered.
+func authScope(x *exchange) string {
+	a := x.call.Auth
+	if a == nil {
+		return ""
+	}
+	if a.Scope != "" {
+		return a.Scope
+	}
+	if x.result != nil && x.result.Kind == openstack.TokenIssued && x.result.Info != nil {
+		return x.result.Info.Scope()
+	}
+	if a.AppCredential != "" {
+		return "the credential's project"
+	}
+	return ""
 }
 
 func (b *builder) responseLabel(x *exchange, resp *httpdec.Response) string {

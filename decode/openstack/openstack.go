@@ -60,7 +60,8 @@ type AuthRequest struct {
 	// AppCredential names the application credential used.
 	AppCredential string `json:"application_credential,omitempty"`
 	// Scope is "project NAME@DOMAIN", "domain NAME", "system", "trust ID"
-	// or "unscoped".
+	// or "unscoped"; "" for an application credential, whose token is
+	// scoped to the credential's project (the request names none).
 	Scope string `json:"scope,omitempty"`
 	// Token is the token a "token" method authenticates with.
 	Token string `json:"-"`
@@ -245,6 +246,9 @@ func parseAuthV3(body []byte) *AuthRequest {
 		a.Token = id.Token.ID
 	}
 	a.Scope = scopeV3(req.Auth.Scope)
+	if id.AppCred != nil && a.Scope == "unscoped" {
+		a.Scope = ""
+	}
 	return a
 }
 

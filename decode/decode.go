@@ -12,6 +12,8 @@ import (
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/httpdec"
+	"github.com/authflow/authflow/decode/memcached"
+	"github.com/authflow/authflow/decode/mysql"
 	"github.com/authflow/authflow/decode/openstack"
 	"github.com/authflow/authflow/decode/packet"
 
@@ -40,7 +42,8 @@ type Options struct {
 	// Ports maps server ports to protocols; connections on other ports
 	// are tried as HTTP.
 	Ports map[uint16]Protocol
-	// Decoders makes decoders for the protocols besides HTTP.
+	// Decoders makes decoders for the protocols besides HTTP; nil means
+	// DefaultDecoders (memcached and MySQL).
 	Decoders map[Protocol]HandlerFunc
 	// MaxEvents bounds how many events are kept; 0 means
 	// DefaultMaxEvents. Past it, events are dropped (Stats.EventsDropped).
@@ -64,6 +67,12 @@ const (
 // DefaultPorts are the server ports of memcached and MySQL.
 func DefaultPorts() map[uint16]Protocol {
 	return map[uint16]Protocol{11211: Memcached, 3306: MySQL}
+}
+
+// DefaultDecoders are the decoders of the protocols besides HTTP:
+// memcached and MySQL.
+func DefaultDecoders() map[Protocol]HandlerFunc {
+	return map[Protocol]HandlerFunc{Memcached: memcached.New, MySQL: mysql.New}
 }
 
 // Stats counts what decoding saw.
@@ -112,6 +121,9 @@ type Decoder struct {
 func New(opts Options) *Decoder {
 	if opts.Ports == nil {
 		opts.Ports = DefaultPorts()
+	}
+	if opts.Decoders == nil {
+		opts.Decoders = DefaultDecoders()
 	}
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = DefaultMaxEvents

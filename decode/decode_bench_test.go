@@ -21,8 +21,6 @@ import (
 	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/decode"
-	"github.com/authflow/authflow/decode/memcached"
-	"github.com/authflow/authflow/decode/mysql"
 	"github.com/authflow/authflow/decode/packet"
 )
 
@@ -35,10 +33,7 @@ import (
 // capture of your own (e.g. one from bench/gen).
 
 func options() decode.Options {
-	return decode.Options{Decoders: map[decode.Protocol]decode.HandlerFunc{
-		decode.Memcached: memcached.New,
-		decode.MySQL:     mysql.New,
-	}}
+	return decode.Options{}
 }
 
 // frames is a capture in memory.

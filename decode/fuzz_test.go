@@ -20,8 +20,6 @@ import (
 
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/decode"
-	"github.com/authflow/authflow/decode/memcached"
-	"github.com/authflow/authflow/decode/mysql"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/render"
 )
@@ -243,10 +241,7 @@ func runPipeline(t *testing.T, paths []string, cfg byte) {
 		}
 		return
 	}
-	opts := decode.Options{Decoders: map[decode.Protocol]decode.HandlerFunc{
-		decode.Memcached: memcached.New,
-		decode.MySQL:     mysql.New,
-	}}
+	opts := decode.Options{}
 	if cfg&8 != 0 {
 		opts.Stream.MaxConnections = 2
 		opts.Stream.MaxMemory = 40 << 10

@@ -13,8 +13,6 @@ import (
 	"github.com/authflow/authflow/decode"
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/httpdec"
-	"github.com/authflow/authflow/decode/memcached"
-	"github.com/authflow/authflow/decode/mysql"
 )
 
 func TestParseSize(t *testing.T) {
@@ -70,9 +68,7 @@ func analyze(t *testing.T, name string) []*event.Event {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	evs, st, err := decode.Run(src, decode.Options{Decoders: map[decode.Protocol]decode.HandlerFunc{
-		decode.Memcached: memcached.New, decode.MySQL: mysql.New,
-	}})
+	evs, st, err := decode.Run(src, decode.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,15 +13,13 @@ import (
 	"runtime/pprof"
 	"strings"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/authflow/authflow"
-	"github.com/authflow/authflow/capture"
-	"github.com/authflow/authflow/capture/clocksync"
 	"github.com/authflow/authflow/decode"
 	"github.com/authflow/authflow/decode/stream"
+	"github.com/authflow/authflow/pipeline"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/findings"
 	"github.com/authflow/authflow/sequence/render"
@@ -165,26 +163,52 @@ func parseAliases(list []string) (map[string]string, error) {
 }
 
 func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
-	format := o.format
-	if format == "" {
-		format = formatFromPath(o.output)
-	}
-	if format == "" {
-		format = "mermaid"
-	}
-	if !knownFormat(format) {
-		return usageError{fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(render.Formats, ", "))}
+	format, err := outputFormat(o.format, o.output)
+	if err != nil {
+		return err
 	}
 	res, err := loadFlow(cmd, &o.inputOptions, args)
 	if err != nil {
 		return err
 	}
-	defer res.cleanup()
+	if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings}); err != nil {
+		return err
+	}
+	return res.finish(cmd, o.quiet)
+}
+
+// outputFormat is the format -f names, else the one the output file's
+// extension says, else mermaid.
+func outputFormat(format, output string) (string, error) {
+	if format == "" {
+		format = formatFromPath(output)
+	}
+	if format == "" {
+		format = "mermaid"
+	}
+	if !knownFormat(format) {
+		return "", usageError{fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(render.Formats, ", "))}
+	}
+	return format, nil
+}
+
+// outputOptions say how and where a flow is written.
+type outputOptions struct {
+	output, format string
+	frames         bool
+	summary        bool
+	findings       bool
+}
+
+// writeFlow writes the flow in the format asked for, to the output file or
+// standard output; analyze and capture -o both write with it.
+func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
+	format := o.format
 	write := func(w io.Writer) error {
 		if o.summary && format != "text" {
-			return render.SummaryTable(w, res.flow)
+			return render.SummaryTable(w, flow)
 		}
-		if err := render.Write(w, res.flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString()}); err != nil {
+		if err := render.Write(w, flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString()}); err != nil {
 			return err
 		}
 		if o.findings && (format == "text" || format == "markdown") {
@@ -193,7 +217,7 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 			} else {
 				fmt.Fprintln(w)
 			}
-			if err := findings.Write(w, res.flow.Findings); err != nil {
+			if err := findings.Write(w, flow.Findings); err != nil {
 				return err
 			}
 			if format == "markdown" {
@@ -206,28 +230,25 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 		return &exitCodeError{code: exitFailure, err: err}
 	}
 	if o.findings && format != "text" && format != "markdown" && format != "json" {
-		findings.Write(cmd.ErrOrStderr(), res.flow.Findings)
+		findings.Write(cmd.ErrOrStderr(), flow.Findings)
 	}
-	return res.finish(cmd, o.quiet)
+	return nil
 }
 
 // loaded is a correlated flow and what went wrong reading its inputs.
 type loaded struct {
 	flow      *sequence.Flow
-	inputs    []string // paths read
 	inputErrs []error
-	warnings  []string
-	cleanup   func()
 }
 
 // finish reports input errors and warnings on stderr and turns input
 // errors into the partial-result exit code.
 func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
-	if !quiet && len(l.warnings) > 0 {
+	if !quiet && len(l.flow.Warnings) > 0 {
 		const show = 5
-		for i, w := range l.warnings {
+		for i, w := range l.flow.Warnings {
 			if i == show {
-				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(l.warnings)-show)
+				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(l.flow.Warnings)-show)
 				break
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", oneLine(w))
@@ -256,11 +277,13 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if !knownLang(o.lang) {
 		return nil, usageError{fmt.Errorf("--lang %q: want one of %s", o.lang, strings.Join(sequence.Languages, ", "))}
 	}
+	if o.clockSync != "auto" && o.clockSync != "off" {
+		return nil, usageError{fmt.Errorf("--clock-sync %q: want auto or off", o.clockSync)}
+	}
 	if o.showSecrets && !o.quiet {
 		fmt.Fprintln(cmd.ErrOrStderr(), "authflow: --show-secrets: the output shows whole tokens; handle it like the capture itself")
 	}
-	res := &loaded{cleanup: func() {}}
-	paths := args
+	paths, stracePatterns := args, o.strace
 	if o.example != "" {
 		ex, ok := authflow.LoadExample(o.example)
 		if !ok {
@@ -270,36 +293,28 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 		if err != nil {
 			return nil, err
 		}
-		res.cleanup = func() { os.RemoveAll(dir) }
+		// The flow needs the files only while it is made.
+		defer os.RemoveAll(dir)
 		extracted, err := extract(ex.FS, ex.Captures, dir)
 		if err != nil {
-			res.cleanup()
 			return nil, err
 		}
 		paths = append(extracted, paths...)
+		if len(ex.Strace) > 0 && len(stracePatterns) == 0 {
+			if stracePatterns, err = extract(ex.FS, ex.Strace, dir); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(paths) == 0 {
 		return nil, usageError{errors.New("no capture given: name capture files, or use --example " + strings.Join(authflow.Examples(), "|"))}
 	}
-	res.inputs = paths
-	stracePatterns := o.strace
-	if o.example != "" {
-		ex, _ := authflow.LoadExample(o.example)
-		if len(ex.Strace) > 0 && len(stracePatterns) == 0 {
-			dir := filepath.Dir(paths[0])
-			extracted, err := extract(ex.FS, ex.Strace, dir)
-			if err != nil {
-				res.cleanup()
-				return nil, err
-			}
-			stracePatterns = extracted
-		}
-	}
 	sel, err := o.selection(paths)
 	if err != nil {
-		res.cleanup()
 		return nil, err
 	}
+	opts := o.pipelineOptions(aliases)
+	opts.Selection = func() (sequence.Selection, error) { return sel, nil }
 
 	// The Go heap as a whole is kept near --max-memory too: the collector
 	// works harder as it gets close.
@@ -308,98 +323,52 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	}
 	stopProfile, err := startProfile(o.cpuProfile)
 	if err != nil {
-		res.cleanup()
 		return nil, err
 	}
-	fileOpts := capture.FileOptions{}
-	var clocks []string
-	switch o.clockSync {
-	case "auto":
-		if len(paths) > 1 {
-			est, err := clocksync.Estimate(paths, clocksync.Options{MaxPackets: 50000})
-			if err == nil {
-				fileOpts.Offsets = est.Offsets
-				for i := range paths {
-					if est.Offsets[i] != 0 {
-						clocks = append(clocks, est.Line(i))
-					}
-				}
-			}
-		}
-	case "off":
-	default:
-		stopProfile()
-		res.cleanup()
-		return nil, usageError{fmt.Errorf("--clock-sync %q: want auto or off", o.clockSync)}
+	defer stopProfile()
+	res, err := pipeline.Files(paths, pipeline.FileOptions{
+		ClockSync: o.clockSync == "auto",
+		Strace:    stracePatterns,
+		Progress: func(p pipeline.Progress) func() {
+			return startProgress(cmd.ErrOrStderr(), p, o.quiet)
+		},
+	}, opts)
+	if err != nil {
+		return nil, &exitCodeError{code: exitFailure, err: err}
 	}
 	if !o.quiet {
-		for _, c := range clocks {
+		for _, c := range res.Flow.Clocks {
 			fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", c)
 		}
 	}
-	src, err := capture.OpenFiles(paths, fileOpts)
-	if err != nil {
-		stopProfile()
-		res.cleanup()
-		return nil, &exitCodeError{code: exitFailure, err: err}
-	}
-	stopProgress := startProgress(cmd.ErrOrStderr(), src, o.quiet)
-	// Reading and merging the files runs in its own goroutine, decoding in
-	// this one: both cores are used.
-	prefetch := capture.NewPrefetcher(src)
-	events, stats, runErr := decode.Run(prefetch, o.decodeOptions())
-	stopProgress()
-	prefetch.Close() // closes src too
-	res.inputErrs = src.Errors()
-	if runErr != nil {
-		res.inputErrs = append(res.inputErrs, runErr)
-	}
-	infos := src.Inputs()
-	for _, i := range stats.Undecodable {
-		if i < len(infos) {
-			res.inputErrs = append(res.inputErrs, fmt.Errorf("%s: link type %s is not supported: none of its packets could be decoded", filepath.Base(infos[i].Path), linkTypes(infos[i].LinkTypes)))
-		}
-	}
-	names := make([]string, len(paths))
-	for i, p := range paths {
-		names[i] = filepath.Base(p)
-	}
-	fileEvents, fileErrs := o.fileEvents(paths, stracePatterns, src.Inputs())
-	events = append(events, fileEvents...)
-	res.inputErrs = append(res.inputErrs, fileErrs...)
-	flow := sequence.Build(events, sequence.Options{
-		Aliases:        aliases,
-		Inputs:         names,
-		DetailLevel:    o.detail,
-		MemcacheSecret: o.memcacheSecret,
-		ShowSecrets:    o.showSecrets,
-		Timing:         o.timing,
-		Lang:           o.lang,
-	})
-	// The limits hit come first: they say the flow is not whole.
-	if lw := o.limitWarnings(stats); len(lw) > 0 {
-		flow.Warnings = append(lw, flow.Warnings...)
-	}
-	flow.Clocks = clocks
-	res.warnings = flow.Warnings
-	// Findings look at the whole flow, before any selection.
-	flow.Findings = findings.Analyze(flow, findings.Options{Lang: o.lang})
-	res.flow = sequence.Select(flow, sel)
 	stopProfile()
 	if err := writeMemProfile(o.memProfile); err != nil {
 		return nil, err
 	}
-	return res, nil
+	return &loaded{flow: res.Flow, inputErrs: res.InputErrors}, nil
 }
 
-func (o *inputOptions) decodeOptions() decode.Options {
-	return decode.Options{
-		BodyLimit: o.bodyLimit,
-		Decoders:  defaultDecoders(),
-		Stream:    stream.Options{MaxConnections: o.maxConns, MaxMemory: int64(o.maxMemory) / 2},
-		// The events get the other half of --max-memory.
-		MaxEventBytes: int64(o.maxMemory) / 2,
-		MaxEvents:     o.maxEvents,
+// pipelineOptions map the flags to the pipeline's options (all but the
+// selection).
+func (o *inputOptions) pipelineOptions(aliases map[string]string) pipeline.Options {
+	return pipeline.Options{
+		Decode: decode.Options{
+			BodyLimit: o.bodyLimit,
+			Stream:    stream.Options{MaxConnections: o.maxConns, MaxMemory: int64(o.maxMemory) / 2},
+			// The events get the other half of --max-memory.
+			MaxEventBytes: int64(o.maxMemory) / 2,
+			MaxEvents:     o.maxEvents,
+		},
+		Bounds: pipeline.Bounds{MaxConnections: o.maxConns, MaxMemory: o.maxMemory.String(), MaxEvents: o.maxEvents},
+		Build: sequence.Options{
+			Aliases:        aliases,
+			DetailLevel:    o.detail,
+			MemcacheSecret: o.memcacheSecret,
+			ShowSecrets:    o.showSecrets,
+			Timing:         o.timing,
+			Lang:           o.lang,
+		},
+		PathPrefix: o.pathPrefix,
 	}
 }
 
@@ -488,13 +457,4 @@ func writeMemProfile(path string) error {
 	defer f.Close()
 	runtime.GC()
 	return pprof.WriteHeapProfile(f)
-}
-
-// linkTypes lists link types by number, e.g. "147".
-func linkTypes(lts []layers.LinkType) string {
-	var parts []string
-	for _, lt := range lts {
-		parts = append(parts, fmt.Sprintf("%d", uint16(lt)))
-	}
-	return strings.Join(parts, ", ")
 }

@@ -16,11 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/capture/filetrace"
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/capture/live"
-	"github.com/authflow/authflow/decode"
-	"github.com/authflow/authflow/decode/event"
+	"github.com/authflow/authflow/pipeline"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/render"
 )
@@ -112,19 +112,16 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 	if err != nil {
 		return err
 	}
-	format := o.format
-	if format == "" {
-		format = formatFromPath(o.output)
-	}
-	if format == "" {
-		format = "mermaid"
-	}
-	if !knownFormat(format) {
-		return usageError{fmt.Errorf("unknown format %q", format)}
+	format, err := outputFormat(o.format, o.output)
+	if err != nil {
+		return err
 	}
 	aliases, err := parseAliases(o.aliases)
 	if err != nil {
 		return err
+	}
+	if !knownLang(o.lang) {
+		return usageError{fmt.Errorf("--lang %q: want one of %s", o.lang, strings.Join(sequence.Languages, ", "))}
 	}
 	if err := live.CheckPrivileges(); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
@@ -142,34 +139,15 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 		defer cancel()
 	}
 
-	// File tracing is optional: without it, packets are still captured.
-	var tracer *filetrace.Tracer
-	var fileEvents []fsevent.Event
-	var fileWG sync.WaitGroup
 	tl := newTimeline(stderr, o.quiet)
+	// File tracing is optional: without it, packets are still captured.
+	var files *fileTrace
 	if o.traceFiles {
-		if err := filetrace.Check(); err != nil {
-			fmt.Fprintln(stderr, "authflow: file tracing off:", err)
-		} else if tracer, err = filetrace.Start(ctx, filetrace.Options{PID: o.pid, Comm: o.comm, CgroupPath: o.cgroup, PathPrefix: o.pathPrefix}); err != nil {
-			fmt.Fprintln(stderr, "authflow: file tracing off:", err)
-			tracer = nil
-		} else {
-			fileWG.Add(1)
-			go func() {
-				defer fileWG.Done()
-				for ev := range tracer.Events() {
-					fileEvents = append(fileEvents, ev)
-					tl.file(&ev)
-				}
-			}()
-		}
+		files = startFileTrace(ctx, o, tl, stderr)
+		defer files.close()
 	}
-
 	c, err := live.Open(ctx, live.Options{Interfaces: o.interfaces, Ports: ports, All: o.all, Count: o.count, RingSize: o.bufferMiB << 20})
 	if err != nil {
-		if tracer != nil {
-			tracer.Close()
-		}
 		return &exitCodeError{code: exitFailure, err: err}
 	}
 	defer c.Close()
@@ -177,84 +155,154 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 	if err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
 	}
+	defer w.Close()
 	if !o.quiet {
 		fmt.Fprintf(stderr, "authflow: capturing on %s into %s (Ctrl-C to stop)\n", strings.Join(o.interfaces, ", "), o.write)
 	}
+	return recordLive(cmd, o, format, aliases, recording{src: c, stats: c.Stats, pcapng: w, files: files, timeline: tl})
+}
 
-	opts := o.decodeOptions()
-	opts.Notify = tl.event
-	d := decode.New(opts)
-	var captureErr error
-	packets := 0
-	for {
-		p, err := c.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			captureErr = err
-			break
-		}
-		packets++
-		if err := w.WritePacket(p); err != nil {
-			captureErr = fmt.Errorf("write %s: %w", o.write, err)
-			break
-		}
-		d.Add(p)
+// recording is what a capture reads from and writes to.
+type recording struct {
+	// src yields the packets (the live capture); recordLive closes it.
+	src capture.Source
+	// stats are the interfaces' counts once src is closed.
+	stats func() []live.InterfaceStats
+	// pcapng is where the packets go; recordLive closes it.
+	pcapng *live.PcapngWriter
+	// files traces file calls, or is nil.
+	files    *fileTrace
+	timeline *timeline
+}
+
+// recordLive writes the packets of r.src to the capture file while the
+// pipeline decodes them (showing the timeline), then writes the file
+// events beside the capture and, with -o, the flow.
+func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases map[string]string, r recording) error {
+	stderr := cmd.ErrOrStderr()
+	tee := &teeSource{Source: r.src, w: r.pcapng}
+	opts := o.pipelineOptions(aliases)
+	opts.Decode.Notify = r.timeline.event
+	if o.output != "" {
+		opts.Selection = func() (sequence.Selection, error) { return o.selection([]string{o.write}) }
 	}
-	c.Close()
-	stats := c.Stats()
-	if err := w.WriteStats(stats); err != nil && captureErr == nil {
-		captureErr = err
-	}
-	if err := w.Close(); err != nil && captureErr == nil {
-		captureErr = fmt.Errorf("write %s: %w", o.write, err)
-	}
-	if tracer != nil {
-		tracer.Close()
-		fileWG.Wait()
-		if err := writeSidecar(o.write, tracer.Header(), fileEvents); err != nil && captureErr == nil {
-			captureErr = err
-		}
-		if st := tracer.Stats(); st.Lost > 0 {
-			fmt.Fprintf(stderr, "authflow: %d file events lost (ring buffer full)\n", st.Lost)
-		}
-	}
-	events := d.Finish()
-	for _, st := range stats {
-		fmt.Fprintf(stderr, "authflow: %s: %d packets received by filter, %d dropped by kernel\n", st.Name, st.Received, st.Dropped)
+	var traced int
+	res, err := pipeline.Run(pipeline.Packets{
+		Source: tee,
+		Names:  []string{filepath.Base(o.write)},
+		FileEvents: func() ([]fsevent.Event, []error) {
+			// Every packet is read: finish the capture file (with the
+			// kernel's counts) and the file trace.
+			var errs []error
+			r.src.Close()
+			stats := r.stats()
+			if err := r.pcapng.WriteStats(stats); err != nil {
+				errs = append(errs, err)
+			}
+			if err := r.pcapng.Close(); err != nil {
+				errs = append(errs, err)
+			}
+			for _, st := range stats {
+				fmt.Fprintf(stderr, "authflow: %s: %d packets received by filter, %d dropped by kernel\n", st.Name, st.Received, st.Dropped)
+			}
+			if r.files == nil {
+				return nil, errs
+			}
+			evs, err := r.files.finish(o.write, stderr)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			traced = len(evs)
+			return evs, errs
+		},
+	}, opts)
+	if err != nil {
+		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "authflow: %d packets written to %s", packets, o.write)
-		if tracer != nil {
-			fmt.Fprintf(stderr, ", %d file events to %s", len(fileEvents), fsevent.SidecarPath(o.write))
+		fmt.Fprintf(stderr, "authflow: %d packets written to %s", tee.packets, o.write)
+		if r.files != nil {
+			fmt.Fprintf(stderr, ", %d file events to %s", traced, fsevent.SidecarPath(o.write))
 		}
 		fmt.Fprintln(stderr)
 	}
 	if o.output != "" {
-		for i := range fileEvents {
-			fe := &fileEvents[i]
-			events = append(events, &event.Event{Kind: event.FileOp, Start: event.Position{Time: fe.Time}, End: fe.Time, Data: fe})
-		}
-		flow := sequence.Build(events, sequence.Options{
-			Aliases: aliases, Inputs: []string{filepath.Base(o.write)}, DetailLevel: o.detail,
-			MemcacheSecret: o.memcacheSecret, ShowSecrets: o.showSecrets, Timing: o.timing, Lang: o.lang,
-		})
-		sel, err := o.selection([]string{o.write})
-		if err != nil {
+		if err := writeFlow(cmd, res.Flow, outputOptions{output: o.output, format: format}); err != nil {
 			return err
 		}
-		flow = sequence.Select(flow, sel)
-		if err := writeOutput(cmd, o.output, func(w io.Writer) error {
-			return render.Write(w, flow, format, render.Options{Version: versionString()})
-		}); err != nil {
-			return &exitCodeError{code: exitFailure, err: err}
+	}
+	return (&loaded{flow: res.Flow, inputErrs: res.InputErrors}).finish(cmd, o.quiet)
+}
+
+// teeSource writes every packet it reads to a capture file.
+type teeSource struct {
+	capture.Source
+	w       *live.PcapngWriter
+	packets int
+}
+
+// Next reads a packet and writes it; a write error ends the reading.
+func (t *teeSource) Next() (*capture.Packet, error) {
+	p, err := t.Source.Next()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.w.WritePacket(p); err != nil {
+		return nil, err
+	}
+	t.packets++
+	return p, nil
+}
+
+// fileTrace collects the file calls the eBPF tracer sees, showing each on
+// the timeline.
+type fileTrace struct {
+	tracer *filetrace.Tracer
+	wg     sync.WaitGroup
+	events []fsevent.Event
+}
+
+// startFileTrace starts tracing file calls, or says why it cannot and
+// returns nil: packets are captured without it.
+func startFileTrace(ctx context.Context, o *captureOptions, tl *timeline, stderr io.Writer) *fileTrace {
+	if err := filetrace.Check(); err != nil {
+		fmt.Fprintln(stderr, "authflow: file tracing off:", err)
+		return nil
+	}
+	tracer, err := filetrace.Start(ctx, filetrace.Options{PID: o.pid, Comm: o.comm, CgroupPath: o.cgroup, PathPrefix: o.pathPrefix})
+	if err != nil {
+		fmt.Fprintln(stderr, "authflow: file tracing off:", err)
+		return nil
+	}
+	f := &fileTrace{tracer: tracer}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for ev := range tracer.Events() {
+			f.events = append(f.events, ev)
+			tl.file(&ev)
 		}
+	}()
+	return f
+}
+
+// close stops the tracer; it may be called more than once, and on nil.
+func (f *fileTrace) close() {
+	if f == nil {
+		return
 	}
-	if captureErr != nil {
-		return &exitCodeError{code: exitPartial, err: captureErr}
+	f.tracer.Close()
+	f.wg.Wait()
+}
+
+// finish stops the tracer, writes what it traced beside the capture and
+// returns it.
+func (f *fileTrace) finish(capturePath string, stderr io.Writer) ([]fsevent.Event, error) {
+	f.close()
+	if st := f.tracer.Stats(); st.Lost > 0 {
+		fmt.Fprintf(stderr, "authflow: %d file events lost (ring buffer full)\n", st.Lost)
 	}
-	return nil
+	return f.events, writeSidecar(capturePath, f.tracer.Header(), f.events)
 }
 
 // writeSidecar writes the file events next to the capture, owner-only

@@ -35,7 +35,6 @@ The selection flags (--token, --image, --no-db, …) select as for analyze.`,
 			if err != nil {
 				return err
 			}
-			defer res.cleanup()
 			if err := writeOutput(cmd, "", func(w io.Writer) error { return writeFilters(w, res.flow, o.output) }); err != nil {
 				return &exitCodeError{code: exitFailure, err: err}
 			}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/authflow/authflow/decode"
 )
 
 // defaultMaxMemory is the default of --max-memory.
@@ -57,26 +55,3 @@ func (b *byteSize) String() string {
 
 // Type names the flag's value in the help.
 func (b *byteSize) Type() string { return "size" }
-
-// limitWarnings says which limits on memory the analysis hit: where they
-// were hit, the flow is not whole.
-func (o *inputOptions) limitWarnings(st decode.Stats) []string {
-	var w []string
-	if st.Evicted > 0 {
-		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-connections=%d: what they carried after that is missing", st.Evicted, o.maxConns))
-	}
-	if st.EvictedMemory > 0 {
-		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-memory=%s: what they carried after that is missing", st.EvictedMemory, o.maxMemory.String()))
-	}
-	if st.BodiesDropped > 0 {
-		w = append(w, fmt.Sprintf("%d HTTP bodies were not kept to stay within --max-memory=%s: tokens and catalogs in them are not shown", st.BodiesDropped, o.maxMemory.String()))
-	}
-	if st.EventsDropped > 0 {
-		limit := "--max-memory=" + o.maxMemory.String()
-		if st.Events >= o.maxEvents {
-			limit = fmt.Sprintf("--max-events=%d", o.maxEvents)
-		}
-		w = append(w, fmt.Sprintf("%d messages were dropped to stay within %s", st.EventsDropped, limit))
-	}
-	return w
-}

@@ -1,0 +1,131 @@
+// Package pipeline assembles authflow's stages for both of its ways in:
+// packets from a source (capture files, or a live capture) are decoded,
+// the file events that go with them are added, everything is correlated
+// into a flow, the findings are made over the whole flow, and the
+// selection is applied. `authflow analyze`, `filter` and `capture` all run
+// it; the command line only maps its flags to Options.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/authflow/authflow/capture"
+	"github.com/authflow/authflow/capture/fsevent"
+	"github.com/authflow/authflow/decode"
+	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/findings"
+)
+
+// Options say how packets become a flow.
+type Options struct {
+	// Decode bounds decoding and may set Notify to watch each event.
+	Decode decode.Options
+	// Bounds name the flags behind Decode's bounds, for the warnings
+	// saying which were hit.
+	Bounds Bounds
+	// Build says how the flow is correlated and labelled; its Inputs are
+	// filled in by the pipeline.
+	Build sequence.Options
+	// PathPrefix keeps the file events on paths under it ("" for all).
+	PathPrefix string
+	// Selection, if set, says what to keep of the flow, after the findings
+	// are made on the whole flow. It is called once the packets are read:
+	// a selection by frame number looks in the capture files, which a live
+	// capture has only written by then.
+	Selection func() (sequence.Selection, error)
+}
+
+// Bounds are how the bounds of decoding are spelt on the command line.
+type Bounds struct {
+	// MaxConnections is the value of --max-connections.
+	MaxConnections int
+	// MaxMemory is the value of --max-memory as written (e.g. "512MiB").
+	MaxMemory string
+	// MaxEvents is the value of --max-events.
+	MaxEvents int
+}
+
+// Packets is one run's input.
+type Packets struct {
+	// Source yields the packets in time order. Run reads it to its end
+	// but does not close it.
+	Source capture.Source
+	// Names name the inputs, indexed like capture.Packet.Input.
+	Names []string
+	// FileEvents, if set, is called once every packet is decoded and
+	// returns the file events that go with the packets, and what went
+	// wrong getting them (the events that could be had are kept).
+	FileEvents func() ([]fsevent.Event, []error)
+}
+
+// Result is a correlated flow and what went wrong making it.
+type Result struct {
+	// Flow is the selected flow, with the findings of the whole flow and
+	// its warnings (the bounds hit first).
+	Flow *sequence.Flow
+	// InputErrors are one-line errors about inputs that could not be
+	// read wholly; what could be read is in Flow.
+	InputErrors []error
+	// Stats counts what decoding saw.
+	Stats decode.Stats
+}
+
+// Run decodes every packet of in.Source, adds the file events, builds the
+// flow, makes the findings and applies the selection. The error is the
+// selection's.
+func Run(in Packets, opts Options) (*Result, error) {
+	res := &Result{}
+	events, stats, err := decode.Run(in.Source, opts.Decode)
+	res.Stats = stats
+	if err != nil && !errors.Is(err, io.EOF) {
+		res.InputErrors = append(res.InputErrors, err)
+	}
+	if in.FileEvents != nil {
+		fes, errs := in.FileEvents()
+		events = append(events, decode.FileEvents(fes, opts.PathPrefix)...)
+		res.InputErrors = append(res.InputErrors, errs...)
+	}
+	build := opts.Build
+	build.Inputs = in.Names
+	flow := sequence.Build(events, build)
+	// The bounds hit come first: they say the flow is not whole.
+	if lw := opts.Bounds.warnings(stats); len(lw) > 0 {
+		flow.Warnings = append(lw, flow.Warnings...)
+	}
+	// Findings look at the whole flow, before any selection.
+	flow.Findings = findings.Analyze(flow, findings.Options{Lang: build.Lang})
+	res.Flow = flow
+	if opts.Selection != nil {
+		sel, err := opts.Selection()
+		if err != nil {
+			return nil, err
+		}
+		res.Flow = sequence.Select(flow, sel)
+	}
+	return res, nil
+}
+
+// warnings say which bounds on memory decoding hit: where they were hit,
+// the flow is not whole.
+func (b Bounds) warnings(st decode.Stats) []string {
+	var w []string
+	if st.Evicted > 0 {
+		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-connections=%d: what they carried after that is missing", st.Evicted, b.MaxConnections))
+	}
+	if st.EvictedMemory > 0 {
+		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-memory=%s: what they carried after that is missing", st.EvictedMemory, b.MaxMemory))
+	}
+	if st.BodiesDropped > 0 {
+		w = append(w, fmt.Sprintf("%d HTTP bodies were not kept to stay within --max-memory=%s: tokens and catalogs in them are not shown", st.BodiesDropped, b.MaxMemory))
+	}
+	if st.EventsDropped > 0 {
+		limit := "--max-memory=" + b.MaxMemory
+		if st.Events >= b.MaxEvents {
+			limit = fmt.Sprintf("--max-events=%d", b.MaxEvents)
+		}
+		w = append(w, fmt.Sprintf("%d messages were dropped to stay within %s", st.EventsDropped, limit))
+	}
+	return w
+}

@@ -35,7 +35,7 @@ type inputOptions struct {
 	showSecrets    bool
 	timing         bool
 	lang           string
-	bodyLimit      int
+	bodyLimit      byteSize
 	maxConns       int
 	maxMemory      byteSize
 	maxEvents      int
@@ -65,7 +65,8 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.showSecrets, "show-secrets", false, "show whole tokens instead of fingerprints (passwords are never shown)")
 	f.BoolVar(&o.timing, "timing", false, "put the elapsed time on each response")
 	f.StringVar(&o.lang, "lang", "en", "`LANGUAGE` of the notes: "+strings.Join(sequence.Languages, ", "))
-	f.IntVar(&o.bodyLimit, "body-limit", 64<<10, "`BYTES` of each HTTP body kept for decoding")
+	o.bodyLimit = 64 << 10
+	f.Var(&o.bodyLimit, "body-limit", "`SIZE` of each HTTP body kept for decoding (e.g. 65536, 64KiB, 1MiB)")
 	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
 	o.maxMemory = defaultMaxMemory
 	f.Var(&o.maxMemory, "max-memory", "`SIZE` of memory (e.g. 512MiB, 2GiB) for the connections tracked and for the messages kept, half each (estimated); beyond it the idlest connections are closed, then message bodies and messages dropped")
@@ -124,6 +125,7 @@ writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
 	f.BoolVar(&o.summary, "summary", false, "write the table of where each request's time went (with -f text: after the timeline)")
 	f.BoolVar(&o.findings, "findings", false, "report what an operator would point at (dead cache, re-authentication, slow validation, tokens used after revocation, …) with the evidence: after the text timeline or the Markdown diagram, else on stderr (JSON always has them)")
 	o.addFlags(f)
+	registerCompletions(cmd)
 	return cmd
 }
 
@@ -274,8 +276,8 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if err != nil {
 		return nil, err
 	}
-	if !knownLang(o.lang) {
-		return nil, usageError{fmt.Errorf("--lang %q: want one of %s", o.lang, strings.Join(sequence.Languages, ", "))}
+	if err := o.validate(); err != nil {
+		return nil, err
 	}
 	if o.clockSync != "auto" && o.clockSync != "off" {
 		return nil, usageError{fmt.Errorf("--clock-sync %q: want auto or off", o.clockSync)}
@@ -353,7 +355,7 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 func (o *inputOptions) pipelineOptions(aliases map[string]string) pipeline.Options {
 	return pipeline.Options{
 		Decode: decode.Options{
-			BodyLimit: o.bodyLimit,
+			BodyLimit: int(o.bodyLimit),
 			Stream:    stream.Options{MaxConnections: o.maxConns, MaxMemory: int64(o.maxMemory) / 2},
 			// The events get the other half of --max-memory.
 			MaxEventBytes: int64(o.maxMemory) / 2,

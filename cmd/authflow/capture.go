@@ -34,7 +34,7 @@ type captureOptions struct {
 	write      string
 	duration   time.Duration
 	count      int
-	bufferMiB  int
+	bufferSize mibSize
 
 	traceFiles bool
 	comm       string
@@ -76,7 +76,8 @@ CAP_PERFMON for --trace-files).`,
 	f.StringVarP(&o.write, "write", "w", "", "write the packets to the pcapng `FILE` (default authflow-TIME.pcapng)")
 	f.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (e.g. 30s)")
 	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` packets")
-	f.IntVar(&o.bufferMiB, "buffer-size", 64, "kernel ring per interface in `MiB` (like tcpdump -B); raise it if drops are reported")
+	o.bufferSize = 64 << 20
+	f.Var(&o.bufferSize, "buffer-size", "kernel ring per interface, `SIZE` in MiB without a unit (like tcpdump -B; e.g. 64, 256MiB, 1GiB; rounded up to whole MiB); raise it if drops are reported")
 	f.BoolVar(&o.traceFiles, "trace-files", false, "trace file opens, reads and writes with eBPF")
 	f.StringVar(&o.comm, "comm", "", "trace files of processes with this command `NAME` (e.g. glance-api)")
 	f.IntVar(&o.pid, "pid", 0, "trace files of the process `PID`")
@@ -86,6 +87,7 @@ CAP_PERFMON for --trace-files).`,
 	o.addFlags(f)
 	f.Lookup("example").Hidden = true
 	f.Lookup("strace").Hidden = true
+	registerCompletions(cmd)
 	return cmd
 }
 
@@ -120,8 +122,8 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 	if err != nil {
 		return err
 	}
-	if !knownLang(o.lang) {
-		return usageError{fmt.Errorf("--lang %q: want one of %s", o.lang, strings.Join(sequence.Languages, ", "))}
+	if err := o.validate(); err != nil {
+		return err
 	}
 	if err := live.CheckPrivileges(); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
@@ -146,7 +148,7 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 		files = startFileTrace(ctx, o, tl, stderr)
 		defer files.close()
 	}
-	c, err := live.Open(ctx, live.Options{Interfaces: o.interfaces, Ports: ports, All: o.all, Count: o.count, RingSize: o.bufferMiB << 20})
+	c, err := live.Open(ctx, live.Options{Interfaces: o.interfaces, Ports: ports, All: o.all, Count: o.count, RingSize: int(o.bufferSize)})
 	if err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
 	}

@@ -43,6 +43,7 @@ The selection flags (--token, --image, --no-db, …) select as for analyze.`,
 	}
 	cmd.Flags().StringVar(&o.output, "input", "", "print only the filter for the capture `FILE` (its name as given), without comments")
 	o.addFlags(cmd.Flags())
+	registerCompletions(cmd)
 	return cmd
 }
 

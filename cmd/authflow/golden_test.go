@@ -57,7 +57,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
-	root.SetArgs(args)
+	root.SetArgs(normalizeArgs(args))
 	code := exitOK
 	if err := root.Execute(); err != nil {
 		code = exitFailure

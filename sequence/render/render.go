@@ -27,6 +27,9 @@ type Options struct {
 	Color bool
 	// Version is authflow's version, for the HTML header.
 	Version string
+	// ShowSecrets says the flow was built with whole tokens; the HTML
+	// header says so.
+	ShowSecrets bool
 }
 
 // Write writes flow in the named format.
@@ -52,7 +55,7 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 	case "plantuml", "puml":
 		return PlantUML(w, flow)
 	case "html":
-		return HTML(w, flow, opts.Version)
+		return HTML(w, flow, opts.Version, opts.ShowSecrets)
 	case "svg", "png":
 		return Image(context.Background(), w, flow, format)
 	}
@@ -165,12 +168,43 @@ func Markdown(w io.Writer, flow *sequence.Flow) error {
 	return ew.flush()
 }
 
-// JSON writes the flow for machines.
+// JSON writes the flow for machines. Every documented list is an array,
+// even when empty: never null, never missing.
 func JSON(w io.Writer, flow *sequence.Flow) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(flow)
+	return enc.Encode(withArrays(flow))
+}
+
+// withArrays returns a copy of flow whose lists (and its participants' and
+// findings' lists) are empty slices where they were nil.
+func withArrays(flow *sequence.Flow) *sequence.Flow {
+	out := *flow
+	out.Participants = make([]*sequence.Participant, len(flow.Participants))
+	for i, p := range flow.Participants {
+		c := *p
+		c.Endpoints = emptyIfNil(c.Endpoints)
+		out.Participants[i] = &c
+	}
+	out.Findings = make([]sequence.Finding, len(flow.Findings))
+	for i, f := range flow.Findings {
+		f.Messages = emptyIfNil(f.Messages)
+		f.Frames = emptyIfNil(f.Frames)
+		out.Findings[i] = f
+	}
+	out.Messages = emptyIfNil(out.Messages)
+	out.Warnings = emptyIfNil(out.Warnings)
+	out.Inputs = emptyIfNil(out.Inputs)
+	out.Clocks = emptyIfNil(out.Clocks)
+	return &out
+}
+
+func emptyIfNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // Text writes a readable timeline: one line per message, time relative to

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// nonOpenStackCaptures writes an empty capture and one holding only an ssh
+// connection: captures with nothing authflow draws.
+func nonOpenStackCaptures(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.pcap")
+	if err := os.WriteFile(empty, newCapFile().pcap(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newCapFile()
+	c := newConn(f, "198.18.0.100:40022", "198.18.0.11:22")
+	c.handshake()
+	c.sendString(false, "SSH-2.0-OpenSSH_9.2p1\r\n")
+	c.sendString(true, "SSH-2.0-OpenSSH_9.2p1 Debian\r\n")
+	c.close()
+	ssh := filepath.Join(dir, "ssh.pcap")
+	if err := os.WriteFile(ssh, f.pcap(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"empty": empty, "ssh": ssh}
+}
+
+// TestJSONListsAreArrays checks that the documented lists of the JSON
+// output are arrays even when empty, never null or missing.
+func TestJSONListsAreArrays(t *testing.T) {
+	for name, path := range nonOpenStackCaptures(t) {
+		t.Run(name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, "analyze", "-f", "json", path)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(out), &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"participants", "messages", "warnings", "findings", "inputs", "clocks"} {
+				if v := strings.TrimSpace(string(m[k])); !strings.HasPrefix(v, "[") {
+					t.Errorf("%q is %q, want an array", k, v)
+				}
+			}
+		})
+	}
+	// A selection that keeps no participant's endpoint still has arrays,
+	// and so do the findings' evidence lists.
+	out, _, _ := runCLI(t, "analyze", "-f", "json", "--example", "image-list-cold")
+	var flow struct {
+		Participants []map[string]json.RawMessage `json:"participants"`
+		Findings     []map[string]json.RawMessage `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &flow); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range flow.Participants {
+		if v := string(p["endpoints"]); !strings.HasPrefix(v, "[") {
+			t.Errorf("participant %s: endpoints %q", p["name"], v)
+		}
+	}
+	for _, f := range flow.Findings {
+		for _, k := range []string{"messages", "frames"} {
+			if v := string(f[k]); !strings.HasPrefix(v, "[") {
+				t.Errorf("finding %s: %s %q", f["kind"], k, v)
+			}
+		}
+	}
+}
+
+// TestHTMLSaysWhetherTokensAreWhole checks the page's header: fingerprints
+// by default, whole tokens with --show-secrets.
+func TestHTMLSaysWhetherTokensAreWhole(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		want, not string
+	}{
+		{nil, "Tokens are shown as fingerprints", "whole"},
+		{[]string{"--show-secrets"}, "Tokens are shown whole", "Tokens are shown as fingerprints"},
+	} {
+		out, stderr, code := runCLI(t, append([]string{"analyze", "-f", "html", "--example", "token-issue"}, c.args...)...)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		header, _, _ := strings.Cut(out, `<pre class="mermaid"`)
+		if i := strings.LastIndex(header, "</script>"); i >= 0 {
+			header = header[i:]
+		}
+		if !strings.Contains(header, c.want) || strings.Contains(header, c.not) {
+			t.Errorf("%v: the page header does not say %q (or says %q)", c.args, c.want, c.not)
+		}
+	}
+}

@@ -131,9 +131,9 @@ type Finding struct {
 	Summary string `json:"summary"`
 	Detail  string `json:"detail,omitempty"`
 	// Messages are the seqs of the messages that show it.
-	Messages []int `json:"messages,omitempty"`
+	Messages []int `json:"messages"`
 	// Frames are where those messages start.
-	Frames []Frame `json:"frames,omitempty"`
+	Frames []Frame `json:"frames"`
 	// Count is how many times it happened, where that means something.
 	Count int `json:"count,omitempty"`
 	// Time is when it (first) happened.
@@ -146,12 +146,12 @@ type Flow struct {
 	Messages     []*Message     `json:"messages"`
 	Warnings     []string       `json:"warnings"`
 	// Findings are filled by the findings package when asked for.
-	Findings []Finding `json:"findings,omitempty"`
+	Findings []Finding `json:"findings"`
 	// Inputs names the capture files (or interfaces) frames refer to.
-	Inputs []string `json:"inputs,omitempty"`
+	Inputs []string `json:"inputs"`
 	// Clocks reports the clock corrections applied to captures of
 	// different hosts.
-	Clocks []string `json:"clocks,omitempty"`
+	Clocks []string `json:"clocks"`
 	// Start and End bound the capture time the flow covers.
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`

@@ -173,7 +173,7 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings}); err != nil {
+	if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings, showSecrets: o.showSecrets}); err != nil {
 		return err
 	}
 	return res.finish(cmd, o.quiet)
@@ -200,6 +200,8 @@ type outputOptions struct {
 	frames         bool
 	summary        bool
 	findings       bool
+	// showSecrets says the flow shows whole tokens (for the HTML header).
+	showSecrets bool
 }
 
 // writeFlow writes the flow in the format asked for, to the output file or
@@ -210,7 +212,7 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 		if o.summary && format != "text" {
 			return render.SummaryTable(w, flow)
 		}
-		if err := render.Write(w, flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString()}); err != nil {
+		if err := render.Write(w, flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString(), ShowSecrets: o.showSecrets}); err != nil {
 			return err
 		}
 		if o.findings && (format == "text" || format == "markdown") {

@@ -229,7 +229,7 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 		fmt.Fprintln(stderr)
 	}
 	if o.output != "" {
-		if err := writeFlow(cmd, res.Flow, outputOptions{output: o.output, format: format}); err != nil {
+		if err := writeFlow(cmd, res.Flow, outputOptions{output: o.output, format: format, showSecrets: o.showSecrets}); err != nil {
 			return err
 		}
 	}

@@ -85,10 +85,17 @@ type Header struct {
 	Version string
 	// Notes are further lines shown under the header, in order.
 	Notes []string
+	// WholeTokens says the diagram shows whole tokens (authflow
+	// --show-secrets) instead of fingerprints; the header says so.
+	WholeTokens bool
 }
 
-// tokenNote is always shown in the header: the diagrams never carry secrets.
-const tokenNote = "Tokens are shown as fingerprints (short hashes of their values), never as the tokens themselves."
+// tokenNote is shown in the header of a page whose diagram carries no
+// secrets; wholeTokenNote in that of a page that shows whole tokens.
+const (
+	tokenNote      = "Tokens are shown as fingerprints (short hashes of their values), never as the tokens themselves."
+	wholeTokenNote = "Tokens are shown whole (--show-secrets): anyone who reads this page can use them while they are valid; handle it like the capture itself. Passwords are never shown."
+)
 
 // Write writes a complete, self-contained HTML page for page to w.
 func Write(w io.Writer, page Page) error {
@@ -161,6 +168,9 @@ func write(w io.Writer, page Page, lib func(io.Writer) error) error {
 		// one keeps a leading newline of the source, if any.
 		Source: "\n" + page.Mermaid,
 		Config: mermaidConfig(page.Bare),
+	}
+	if page.Header.WholeTokens {
+		d.Notes[0] = wholeTokenNote
 	}
 	if d.Title == "" {
 		d.Title = "authflow sequence diagram"

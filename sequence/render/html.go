@@ -13,8 +13,10 @@ import (
 
 // HTML writes one self-contained page that draws the diagram in any
 // browser without network access, with a header naming the captures and
-// the time range shown.
-func HTML(w io.Writer, flow *sequence.Flow, version string) error {
+// the time range shown. wholeTokens says the flow shows whole tokens
+// (built with ShowSecrets): the header says so instead of promising
+// fingerprints.
+func HTML(w io.Writer, flow *sequence.Flow, version string, wholeTokens bool) error {
 	var src bytes.Buffer
 	if err := Mermaid(&src, flow); err != nil {
 		return err
@@ -34,6 +36,8 @@ func HTML(w io.Writer, flow *sequence.Flow, version string) error {
 			Start:    flow.Start,
 			End:      flow.End,
 			Version:  version,
+			// The header promises fingerprints only when that is true.
+			WholeTokens: wholeTokens,
 		},
 	})
 }

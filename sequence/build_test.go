@@ -297,3 +297,36 @@ func TestAuthMethodLabels(t *testing.T) {
 		})
 	}
 }
+
+// The summary's database time is the time the database was busy, not the
+// wall-clock span of the bursts of queries (glance's own work between
+// statements is glance's); the span is kept beside it.
+func TestTimingsDatabaseIsBusyTime(t *testing.T) {
+	ms := func(v float64) *float64 { return &v }
+	flow := &Flow{
+		Participants: []*Participant{
+			{ID: "C", Role: RoleClient}, {ID: "G", Role: RoleGlance}, {ID: "GD", Role: RoleMySQL},
+		},
+		Messages: []*Message{
+			{Seq: 1, From: "C", To: "G", Kind: openstack.ImageList, Method: "GET", Target: "/v2/images"},
+			{Seq: 2, From: "G", To: "GD", Kind: "mysql.query", Cause: 1, Count: 40},
+			{Seq: 3, From: "GD", To: "G", Kind: "mysql.result", Cause: 1, ReplyTo: 2, Response: true,
+				Duration: 1926 * time.Millisecond, DurationMS: ms(1926), BusyMS: ms(72)},
+			{Seq: 4, From: "G", To: "GD", Kind: "mysql.query", Cause: 1, Count: 1},
+			{Seq: 5, From: "GD", To: "G", Kind: "mysql.result", Cause: 1, ReplyTo: 4, Response: true,
+				Duration: 3 * time.Millisecond, DurationMS: ms(3)},
+			{Seq: 6, From: "G", To: "C", Kind: "http.response", Status: 200, ReplyTo: 1, Response: true,
+				Duration: 1976 * time.Millisecond, DurationMS: ms(1976)},
+		},
+	}
+	tm := Timings(flow)
+	if len(tm) != 1 {
+		t.Fatalf("%d timings", len(tm))
+	}
+	if got := tm[0].Spent[SpentDatabase]; got != 75 {
+		t.Errorf("database %v ms, want 75 (72 busy in the burst + 3)", got)
+	}
+	if tm[0].DatabaseSpanMS != 1929 {
+		t.Errorf("database span %v ms, want 1929", tm[0].DatabaseSpanMS)
+	}
+}

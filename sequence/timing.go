@@ -9,10 +9,12 @@ import (
 const (
 	SpentValidation = "token validation"
 	SpentAuth       = "service authentication"
-	SpentDatabase   = "database"
-	SpentCache      = "cache"
-	SpentFiles      = "file I/O"
-	SpentCalls      = "other calls"
+	// SpentDatabase is the time the database was busy: each query to its
+	// last result (a burst's busy time, not its wall-clock span).
+	SpentDatabase = "database"
+	SpentCache    = "cache"
+	SpentFiles    = "file I/O"
+	SpentCalls    = "other calls"
 )
 
 // SpentOrder is the order categories are shown in.
@@ -32,7 +34,12 @@ type RequestTiming struct {
 	TotalMS float64 `json:"total_ms"`
 	// Spent is the time of the downstream calls the request caused, by
 	// category, in milliseconds; what the service did itself is the rest.
+	// The database's is its busy time (SpentDatabase).
 	Spent map[string]float64 `json:"spent_ms"`
+	// DatabaseSpanMS is the wall-clock span of the request's database
+	// queries, bursts counted from first query to last result: the busy
+	// time plus the caller's own work between statements.
+	DatabaseSpanMS float64 `json:"database_span_ms,omitempty"`
 }
 
 // Timings computes, for every request a client made, where its time went:
@@ -53,30 +60,39 @@ func Timings(flow *Flow) []RequestTiming {
 	var out []RequestTiming
 	index := map[int]int{}
 	for _, m := range flow.Messages {
-		if m.Response || m.Cause != 0 || roles[m.From] != RoleClient || m.Method == "" {
+		if isAnswer(m) || m.Cause != 0 || roles[m.From] != RoleClient || m.Method == "" {
 			continue
 		}
 		a := answer[m.Seq]
 		if a == nil {
 			continue
 		}
-		rt := RequestTiming{Seq: m.Seq, Request: m.Method + " " + m.Target, Status: a.Status, Total: a.Duration, Spent: map[string]float64{}}
-		rt.TotalMS = msFloat(a.Duration)
+		rt := RequestTiming{Seq: m.Seq, Request: m.Method + " " + m.Target, Status: a.Status, Total: duration(a), Spent: map[string]float64{}}
+		rt.TotalMS = msFloat(rt.Total)
 		index[m.Seq] = len(out)
 		out = append(out, rt)
 	}
 	for _, m := range flow.Messages {
 		i, ok := index[m.Cause]
-		if !ok || m.Response {
+		if !ok || isAnswer(m) {
 			continue
 		}
 		var d time.Duration
-		if a := answer[m.Seq]; a != nil {
-			d = a.Duration
-		} else if m.Duration > 0 {
-			d = m.Duration // a summarised run of file reads
+		a := answer[m.Seq]
+		if a != nil {
+			d = duration(a)
+		} else {
+			d = duration(m) // a summarised run of file reads, or 0
 		}
-		out[i].Spent[category(m)] += msFloat(d)
+		c := category(m)
+		spent := msFloat(d)
+		if c == SpentDatabase {
+			out[i].DatabaseSpanMS += spent
+			if a != nil && a.BusyMS != nil {
+				spent = *a.BusyMS // a burst: the database's share of its span
+			}
+		}
+		out[i].Spent[c] += spent
 	}
 	return out
 }
@@ -95,6 +111,18 @@ func category(m *Message) string {
 		return SpentFiles
 	}
 	return SpentCalls
+}
+
+// isAnswer tells an answer, also in a flow read back from JSON.
+func isAnswer(m *Message) bool { return m.Response || m.ReplyTo != 0 }
+
+// duration is a message's Duration, or its DurationMS in a flow read
+// back from JSON.
+func duration(m *Message) time.Duration {
+	if m.Duration == 0 && m.DurationMS != nil {
+		return time.Duration(*m.DurationMS * float64(time.Millisecond))
+	}
+	return m.Duration
 }
 
 func msFloat(d time.Duration) float64 {

@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/render"
 )
 
 // connTimes reads a capture with plain gopacket and returns, for the TCP
@@ -88,5 +93,49 @@ func TestTimingMatchesCapture(t *testing.T) {
 				t.Fatalf("no %s answering %s in %s", tc.kind, tc.request, tc.file)
 			}
 		})
+	}
+}
+
+// TestSummaryDatabaseIsBusyTime checks, on a slow token issue, that the summary's database time is the database's busy time
+// (the slow-token-issue finding's figure), not the span of keystone's
+// burst of queries, which covers nearly the whole issue; the table's
+// header says which.
+func TestSummaryDatabaseIsBusyTime(t *testing.T) {
+	flow := analyzeJSON(t, append([]string{"--findings"}, scenarioArgs("image-create")...)...)
+	var issue *sequence.RequestTiming
+	timings := sequence.Timings(flow)
+	for i := range timings {
+		if timings[i].Request == "POST /v3/auth/tokens" {
+			issue = &timings[i]
+		}
+	}
+	if issue == nil {
+		t.Fatalf("no token issue in %+v", timings)
+	}
+	db := issue.Spent[sequence.SpentDatabase]
+	if db <= 0 || db > issue.TotalMS/10 {
+		t.Errorf("database %.1f ms of %.1f ms: want the busy time, a small share", db, issue.TotalMS)
+	}
+	if issue.DatabaseSpanMS < issue.TotalMS*9/10 || issue.DatabaseSpanMS > issue.TotalMS {
+		t.Errorf("database span %.1f ms of %.1f ms: want the burst's span", issue.DatabaseSpanMS, issue.TotalMS)
+	}
+	found := false
+	for _, f := range flow.Findings {
+		if f.Kind == "slow-token-issue" {
+			found = true
+			if !strings.Contains(f.Summary, fmt.Sprintf("busy for %.0f ms", db)) {
+				t.Errorf("the finding's DB time differs from the summary's %.0f ms: %s", db, f.Summary)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no slow-token-issue finding: %+v", flow.Findings)
+	}
+	var table bytes.Buffer
+	if err := render.SummaryTable(&table, flow); err != nil {
+		t.Fatal(err)
+	}
+	if header, _, _ := strings.Cut(table.String(), "\n"); !strings.Contains(header, "database busy") {
+		t.Errorf("the header does not say the database time is busy time: %s", header)
 	}
 }

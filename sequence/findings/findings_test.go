@@ -268,6 +268,35 @@ func TestSynthetic(t *testing.T) {
 			want: []string{"slow-token-issue/warning"},
 		},
 		{
+			// The detail listed the first five slow issues; it lists the
+			// five slowest, slowest first, and counts the rest.
+			name: "slow issues: the slowest are listed",
+			build: func(b *flowBuilder) {
+				for i, took := range []int{1100, 1200, 1300, 1400, 1500, 1600, 3000, 2500} {
+					b.issue(i*5000, took, "C", 0, 201, fmt.Sprintf("aaaa%08d", i), i*5000+4500) // each expired before the next
+				}
+			},
+			want: []string{"slow-token-issue/warning"},
+			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
+				f := fs[KindSlowTokenIssue]
+				if f.Count != 8 {
+					t.Errorf("count %d, want 8", f.Count)
+				}
+				// Issues are seq 1, 5, 9, …: the slowest are 25 (3 s), 29
+				// (2.5 s), 21, 17, 13; 1, 5 and 9 are left out.
+				var order []string
+				for _, part := range strings.Split(f.Detail, "; ") {
+					if seq, _, ok := strings.Cut(part, " ("); ok && strings.HasPrefix(seq, "seq ") {
+						order = append(order, seq)
+					}
+				}
+				want := []string{"seq 25", "seq 29", "seq 21", "seq 17", "seq 13"}
+				if !slices.Equal(order, want) || !strings.Contains(f.Detail, "3 more") {
+					t.Errorf("detail lists %v, want %v and 3 more:\n%s", order, want, f.Detail)
+				}
+			},
+		},
+		{
 			name: "service re-authenticates for every request",
 			build: func(b *flowBuilder) {
 				b.issue(0, 200, "C", 0, 201, "aaaa11112222", hour)

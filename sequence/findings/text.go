@@ -1,7 +1,9 @@
 package findings
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -548,11 +550,14 @@ func (f slowFacts) text(l lang) (string, string) {
 			slowest = it
 		}
 	}
+	// The slowest first; the others are counted.
+	listed := slices.Clone(f.Items)
+	slices.SortStableFunc(listed, func(x, y slowItem) int { return cmp.Compare(y.Took, x.Took) })
+	const maxListed = 5
+	more := max(len(listed)-maxListed, 0)
+	listed = listed[:len(listed)-more]
 	var lines []string
-	for i, it := range f.Items {
-		if i == 5 {
-			break
-		}
+	for _, it := range listed {
 		var b strings.Builder
 		if l == langZH {
 			fmt.Fprintf(&b, "#%d (%s", it.Seq, it.Who)
@@ -574,6 +579,13 @@ func (f slowFacts) text(l lang) (string, string) {
 			}
 		}
 		lines = append(lines, b.String())
+	}
+	if more > 0 {
+		if l == langZH {
+			lines = append(lines, fmt.Sprintf("另有 %d 次较快的", more))
+		} else {
+			lines = append(lines, fmt.Sprintf("and %d more, faster", more))
+		}
 	}
 	dbBound := slowest.Exact && slowest.DBBusy*2 >= slowest.Took
 	cpuBound := slowest.Exact && !dbBound

@@ -10,13 +10,18 @@ import (
 )
 
 // SummaryTable writes, for each request a client made, where its time
-// went: token validation, service authentication, database, cache, file
-// I/O, other calls, and the rest (the service itself).
+// went: token validation, service authentication, database (its busy
+// time), cache, file I/O, other calls, and the rest (the service itself).
 func SummaryTable(w io.Writer, flow *sequence.Flow) error {
 	timings := sequence.Timings(flow)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := []string{"#", "request", "status", "total"}
-	header = append(header, sequence.SpentOrder...)
+	for _, c := range sequence.SpentOrder {
+		if c == sequence.SpentDatabase {
+			c = "database busy" // not the span of the bursts of queries
+		}
+		header = append(header, c)
+	}
 	header = append(header, "itself")
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, rt := range timings {

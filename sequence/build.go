@@ -35,7 +35,7 @@ type Options struct {
 // exchange is one request and its answer (or one of them alone), the unit
 // the flow is built from.
 type exchange struct {
-	proto      string // "http", "memcached", "mysql", "file", "tcp"
+	proto      protocol
 	req, resp  *event.Event
 	conn       *event.Conn
 	caller     *party
@@ -130,7 +130,7 @@ func (b *builder) exchanges(evs []*event.Event) {
 		switch e.Kind {
 		case event.HTTPRequest:
 			req := e.Data.(*httpdec.Request)
-			x := &exchange{proto: "http", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+			x := &exchange{proto: protoHTTP, req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
 			x.call = openstack.Interpret(req)
 			x.token, x.subject = x.call.Token, x.call.Subject
 			byReq[e] = x
@@ -139,7 +139,7 @@ func (b *builder) exchanges(evs []*event.Event) {
 			resp := e.Data.(*httpdec.Response)
 			x := byReq[resp.Request]
 			if x == nil {
-				x = &exchange{proto: "http", conn: e.Conn, start: e.Start.Time, call: &openstack.Call{}}
+				x = &exchange{proto: protoHTTP, conn: e.Conn, start: e.Start.Time, call: &openstack.Call{}}
 				b.xs = append(b.xs, x)
 			}
 			if x.resp != nil && x.resp.Data.(*httpdec.Response).Status < 200 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/memcached"
 	"github.com/authflow/authflow/decode/mysql"
 	"github.com/authflow/authflow/decode/openstack"
@@ -19,31 +20,31 @@ func (b *builder) otherMessages(x *exchange) []*pending {
 		x.callee.p.Endpoints = append(x.callee.p.Endpoints, x.conn.Server.String())
 	}
 	switch x.proto {
-	case "memcached":
+	case protoMemcached:
 		return b.memcachedMessages(x)
-	case "mysql", "mysql.login":
+	case protoMySQL, protoMySQLLogin:
 		if x.run != nil {
 			return b.runMessages(x.run)
 		}
 		return b.mysqlMessages(x)
-	case "tcp":
+	case protoTCP:
 		return b.tcpMessages(x)
-	case "file":
+	case protoFile:
 		return b.fileMessages(x)
 	}
 	return nil
 }
 
-func memcachedKind(op string) string {
+func memcachedKind(op string) Kind {
 	switch op {
 	case "get", "gets", "gat", "gats", "mg":
-		return "memcached.get"
+		return KindMemcachedGet
 	case "set", "add", "replace", "append", "prepend", "cas", "ms":
-		return "memcached.set"
+		return KindMemcachedSet
 	case "delete", "md":
-		return "memcached.delete"
+		return KindMemcachedDelete
 	}
-	return "memcached.command"
+	return KindMemcachedCommand
 }
 
 // keyLabel names a cache key: by the token it caches when known.
@@ -89,10 +90,10 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 			what += fmt.Sprintf(" and %d more keys", len(cmd.Keys)-1)
 		}
 		m.Label = cmd.Op + " " + what
-		if memcachedKind(cmd.Op) == "memcached.set" {
+		if memcachedKind(cmd.Op) == KindMemcachedSet {
 			m.TTL = cmd.Exptime
 		}
-		if cmd.ValueLen > 0 || memcachedKind(cmd.Op) == "memcached.set" {
+		if cmd.ValueLen > 0 || memcachedKind(cmd.Op) == KindMemcachedSet {
 			m.Label += fmt.Sprintf(" (%s", size(int64(cmd.ValueLen)))
 			if cmd.Exptime > 0 {
 				m.Label += fmt.Sprintf(", ttl %d s", cmd.Exptime)
@@ -110,7 +111,7 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 	}
 	if x.resp != nil {
 		r := x.resp.Data.(*memcached.Reply)
-		m := b.message(x.callee, x.caller, x.resp.Start, "memcached.result")
+		m := b.message(x.callee, x.caller, x.resp.Start, KindMemcachedResult)
 		m.End = x.resp.End
 		m.Response = true
 		if x.req != nil {
@@ -118,7 +119,7 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 		}
 		m.Key, m.Token = key, tok
 		switch {
-		case memcachedKind(r.Op) == "memcached.get" && len(r.Results) > 0:
+		case memcachedKind(r.Op) == KindMemcachedGet && len(r.Results) > 0:
 			hit := r.Hits > 0
 			m.Hit = &hit
 			if hit {
@@ -163,8 +164,8 @@ func (b *builder) memcachedMessages(x *exchange) []*pending {
 func (b *builder) tcpMessages(x *exchange) []*pending {
 	m := &Message{}
 	switch x.req.Kind {
-	case "tcp.refused":
-		m = b.message(x.caller, x.callee, x.req.Start, "tcp.refused")
+	case event.TCPRefused:
+		m = b.message(x.caller, x.callee, x.req.Start, KindTCPRefused)
 		m.Label = "connect: refused (RST)"
 		m.Notes = append(m.Notes, Note{Over: []string{m.To}, Text: b.t(noteNotListening, x.callee.name, x.conn.Server.String())})
 	default:
@@ -172,7 +173,7 @@ func (b *builder) tcpMessages(x *exchange) []*pending {
 		if x.req.FromServer {
 			from, to = to, from
 		}
-		m = b.message(from, to, x.req.Start, "tcp.reset")
+		m = b.message(from, to, x.req.Start, KindTCPReset)
 		m.Label = "connection reset (RST)"
 		m.Response = x.req.FromServer
 	}
@@ -186,7 +187,7 @@ func (b *builder) mysqlMessages(x *exchange) []*pending {
 	if x.req != nil {
 		switch d := x.req.Data.(type) {
 		case *mysql.Login:
-			m := b.message(x.caller, x.callee, x.req.Start, "mysql.login")
+			m := b.message(x.caller, x.callee, x.req.Start, KindMySQLLogin)
 			m.User, m.Database = d.User, d.Database
 			m.Label = "login as " + d.User
 			if d.Database != "" {
@@ -200,7 +201,7 @@ func (b *builder) mysqlMessages(x *exchange) []*pending {
 			}
 			out = append(out, &pending{msg: m, at: x.req.Start, x: x, isReq: true, cause: x.cause})
 		case *mysql.Command:
-			m := b.message(x.caller, x.callee, x.req.Start, "mysql.query")
+			m := b.message(x.caller, x.callee, x.req.Start, KindMySQLQuery)
 			m.Statement = mysql.Redact(d.Statement)
 			m.Tables = d.Tables
 			m.Count = 1
@@ -216,7 +217,7 @@ func (b *builder) mysqlMessages(x *exchange) []*pending {
 		if r.Command == "login" && r.Kind == mysql.KindOK {
 			continue // a successful login needs no arrow of its own
 		}
-		m := b.message(x.callee, x.caller, re.Start, "mysql.result")
+		m := b.message(x.callee, x.caller, re.Start, KindMySQLResult)
 		m.Response = true
 		m.End = re.End
 		if x.req != nil {

@@ -56,7 +56,7 @@ func (b *builder) draw() {
 }
 
 // message starts a message between two parties at an event's position.
-func (b *builder) message(from, to *party, at event.Position, kind string) *Message {
+func (b *builder) message(from, to *party, at event.Position, kind Kind) *Message {
 	from.used, to.used = true, true
 	m := &Message{Time: at.Time, Kind: kind, From: partyRef(from), To: partyRef(to)}
 	if at.Frame.Number > 0 {

@@ -40,7 +40,7 @@ func (b *builder) fileEvent(e *event.Event, fe *fsevent.Event) {
 	key := [2]int{fe.PID, fe.FD}
 	x := b.fds[key]
 	if fe.Op == fsevent.Open || x == nil {
-		x = &exchange{proto: "file", start: e.Start.Time, end: e.End, file: &fileUse{path: fe.Path, pid: fe.PID, comm: fe.Comm}}
+		x = &exchange{proto: protoFile, start: e.Start.Time, end: e.End, file: &fileUse{path: fe.Path, pid: fe.PID, comm: fe.Comm}}
 		x.image = imageOfPath(fe.Path)
 		b.xs = append(b.xs, x)
 		if fe.Op == fsevent.Open {
@@ -131,7 +131,7 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 		m.Path, m.PID, m.Comm, m.Image = f.path, f.pid, f.comm, x.image
 	}
 	if f.open != nil {
-		m := b.message(x.caller, fs, f.openAt, "file.open")
+		m := b.message(x.caller, fs, f.openAt, KindFileOpen)
 		base(m)
 		m.Calls = 1
 		m.Label = fmt.Sprintf("%s %s", f.open.Syscall, f.path)
@@ -152,9 +152,9 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 	if b.opts.DetailLevel >= 2 {
 		for _, e := range f.ops {
 			fe := e.Data.(*fsevent.Event)
-			kind, from, to := "file.read", fs, x.caller
+			kind, from, to := KindFileRead, fs, x.caller
 			if fe.Op == fsevent.Write {
-				kind, from, to = "file.write", x.caller, fs
+				kind, from, to = KindFileWrite, x.caller, fs
 			}
 			m := b.message(from, to, e.Start, kind)
 			base(m)
@@ -162,13 +162,13 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 			n := fe.Bytes
 			m.Bytes = &n
 			m.Label = fmt.Sprintf("%s(fd %d) = %d", fe.Syscall, fe.FD, fe.Result)
-			m.Response = kind == "file.read"
+			m.Response = kind == KindFileRead
 			out = append(out, &pending{msg: m, at: e.Start, x: x, cause: x.cause})
 		}
 		return out
 	}
 	if f.reads > 0 {
-		m := b.message(fs, x.caller, event.Position{Time: f.firstRead, Frame: event.FrameRef{Number: 0}}, "file.read")
+		m := b.message(fs, x.caller, event.Position{Time: f.firstRead, Frame: event.FrameRef{Number: 0}}, KindFileRead)
 		base(m)
 		m.Response = true
 		m.Calls = f.reads
@@ -180,7 +180,7 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 		out = append(out, &pending{msg: m, at: event.Position{Time: f.firstRead}, x: x, cause: x.cause})
 	}
 	if f.writes > 0 {
-		m := b.message(x.caller, fs, event.Position{Time: f.firstWrite}, "file.write")
+		m := b.message(x.caller, fs, event.Position{Time: f.firstWrite}, KindFileWrite)
 		base(m)
 		m.Calls = f.writes
 		n := f.wbytes

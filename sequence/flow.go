@@ -41,7 +41,7 @@ type Message struct {
 	Time  time.Time `json:"time"`
 	From  string    `json:"from"`
 	To    string    `json:"to"`
-	Kind  string    `json:"kind"`
+	Kind  Kind      `json:"kind"`
 	Label string    `json:"label"`
 
 	Method string `json:"method,omitempty"`

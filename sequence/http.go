@@ -41,7 +41,7 @@ func (b *builder) fp(token string) string {
 // messages draws one exchange.
 func (b *builder) messages(x *exchange) []*pending {
 	switch x.proto {
-	case "http":
+	case protoHTTP:
 		return b.httpMessages(x)
 	}
 	return b.otherMessages(x)
@@ -57,9 +57,9 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 	call := x.call
 	if x.req != nil {
 		req := x.req.Data.(*httpdec.Request)
-		kind := call.Kind
+		kind := Kind(call.Kind)
 		if kind == "" {
-			kind = "http.request"
+			kind = KindHTTPRequest
 		}
 		m := b.message(x.caller, x.callee, x.req.Start, kind)
 		m.End = x.req.End
@@ -90,9 +90,9 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 	}
 	if x.resp != nil {
 		resp := x.resp.Data.(*httpdec.Response)
-		kind := "http.response"
+		kind := KindHTTPResponse
 		if x.result != nil && x.result.Kind != "" {
-			kind = x.result.Kind
+			kind = Kind(x.result.Kind)
 		}
 		m := b.message(x.callee, x.caller, x.resp.Start, kind)
 		m.End = x.resp.End

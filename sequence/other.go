@@ -1,8 +1,6 @@
 package sequence
 
 import (
-	"strings"
-
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/memcached"
@@ -36,14 +34,14 @@ func (b *builder) otherEvent(e *event.Event) {
 	case *fsevent.Event:
 		b.fileEvent(e, d)
 	case *memcached.Command:
-		x := &exchange{proto: "memcached", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+		x := &exchange{proto: protoMemcached, req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
 		b.conn(e.Conn).memcache[d.Seq] = x
 		b.xs = append(b.xs, x)
 	case *memcached.Reply:
 		s := b.conn(e.Conn)
 		x := s.memcache[d.Seq]
 		if d.Seq == 0 || x == nil {
-			x = &exchange{proto: "memcached", conn: e.Conn, start: e.Start.Time}
+			x = &exchange{proto: protoMemcached, conn: e.Conn, start: e.Start.Time}
 			b.xs = append(b.xs, x)
 		}
 		delete(s.memcache, d.Seq)
@@ -53,19 +51,19 @@ func (b *builder) otherEvent(e *event.Event) {
 	case *mysql.Login:
 		s := b.conn(e.Conn)
 		s.login = d
-		x := &exchange{proto: "mysql.login", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+		x := &exchange{proto: protoMySQLLogin, req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
 		s.lastMySQL = x
 		b.xs = append(b.xs, x)
 	case *mysql.Command:
 		s := b.conn(e.Conn)
-		x := &exchange{proto: "mysql", req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
+		x := &exchange{proto: protoMySQL, req: e, conn: e.Conn, start: e.Start.Time, end: e.End}
 		s.lastMySQL = x
 		b.xs = append(b.xs, x)
 	case *mysql.Result:
 		s := b.conn(e.Conn)
 		x := s.lastMySQL
-		if x == nil || (d.Command == "login") != (x.proto == "mysql.login") {
-			x = &exchange{proto: "mysql", conn: e.Conn, start: e.Start.Time}
+		if x == nil || (d.Command == "login") != (x.proto == protoMySQLLogin) {
+			x = &exchange{proto: protoMySQL, conn: e.Conn, start: e.Start.Time}
 			s.lastMySQL = x
 			b.xs = append(b.xs, x)
 		}
@@ -74,7 +72,7 @@ func (b *builder) otherEvent(e *event.Event) {
 	}
 	switch e.Kind {
 	case event.TCPRefused, event.TCPReset:
-		b.xs = append(b.xs, &exchange{proto: "tcp", req: e, conn: e.Conn, start: e.Start.Time, end: e.End})
+		b.xs = append(b.xs, &exchange{proto: protoTCP, req: e, conn: e.Conn, start: e.Start.Time, end: e.End})
 	}
 }
 
@@ -90,9 +88,9 @@ func (b *builder) databases() {
 	b.memcachedConns = map[*event.Conn]bool{}
 	for _, x := range b.xs {
 		switch x.proto {
-		case "memcached":
+		case protoMemcached:
 			b.memcachedConns[x.conn] = true
-		case "mysql", "mysql.login":
+		case protoMySQL, protoMySQLLogin:
 			s := b.conn(x.conn)
 			if s.db != "" {
 				continue
@@ -114,7 +112,7 @@ func (b *builder) databases() {
 // otherCallee names the server of a non-HTTP exchange.
 func (b *builder) otherCallee(x *exchange) *party {
 	ps := b.parties
-	if x.proto == "file" {
+	if x.proto == protoFile {
 		return b.filesParty()
 	}
 	if x.conn == nil {
@@ -124,9 +122,9 @@ func (b *builder) otherCallee(x *exchange) *party {
 		return ps.aliasParty(n)
 	}
 	switch {
-	case x.proto == "memcached" || (x.proto == "tcp" && b.memcachedConns[x.conn]) || (x.proto == "tcp" && x.conn.Server.Port() == 11211):
+	case x.proto == protoMemcached || (x.proto == protoTCP && b.memcachedConns[x.conn]) || (x.proto == protoTCP && x.conn.Server.Port() == 11211):
 		return ps.get("memcached", "memcached", RoleMemcached, "")
-	case strings.HasPrefix(x.proto, "mysql") || (x.proto == "tcp" && (b.isMySQLConn(x.conn) || x.conn.Server.Port() == 3306)):
+	case (x.proto == protoMySQL || x.proto == protoMySQLLogin) || (x.proto == protoTCP && (b.isMySQLConn(x.conn) || x.conn.Server.Port() == 3306)):
 		db := ""
 		if s := b.conns[x.conn]; s != nil {
 			db = s.db
@@ -135,7 +133,7 @@ func (b *builder) otherCallee(x *exchange) *party {
 			return ps.get("mysql", "MySQL", RoleMySQL, "")
 		}
 		return ps.get("db:"+db, db+" DB", RoleMySQL, "")
-	case x.proto == "tcp":
+	case x.proto == protoTCP:
 		return ps.httpServer(x.conn.Server, "")
 	}
 	return nil

@@ -91,7 +91,7 @@ func Select(flow *Flow, s Selection) *Flow {
 		if len(parts) > 0 && !parts[m.From] && !parts[m.To] {
 			continue
 		}
-		if s.NoDB && strings.HasPrefix(m.Kind, "mysql.") || s.NoCache && strings.HasPrefix(m.Kind, "memcached.") {
+		if s.NoDB && m.Kind.Protocol() == "mysql" || s.NoCache && m.Kind.Protocol() == "memcached" {
 			continue
 		}
 		c := *m

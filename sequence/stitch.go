@@ -26,7 +26,7 @@ func (b *builder) tokens() {
 		}
 	}
 	for _, x := range b.xs {
-		if x.proto == "memcached" && x.token == "" {
+		if x.proto == protoMemcached && x.token == "" {
 			x.token = b.cacheKeys[x.cacheKey()]
 		}
 	}
@@ -45,13 +45,13 @@ func (b *builder) participants() {
 	}
 	apiByConn := map[uint64]string{}
 	for _, x := range b.xs {
-		if x.proto == "http" && x.call != nil && x.call.API != "" && apiByConn[x.conn.ID] == "" {
+		if x.proto == protoHTTP && x.call != nil && x.call.API != "" && apiByConn[x.conn.ID] == "" {
 			apiByConn[x.conn.ID] = x.call.API
 		}
 	}
 	for _, x := range b.xs {
 		switch x.proto {
-		case "http":
+		case protoHTTP:
 			x.callee = ps.httpServer(x.conn.Server, apiByConn[x.conn.ID])
 		default:
 			x.callee = b.otherCallee(x)
@@ -95,7 +95,7 @@ func (b *builder) stitch() {
 				lastCause[x.conn.ID] = x.cause
 			}
 		}
-		if x.proto == "http" && x.req != nil && x.callee != nil && x.callee.service != "" {
+		if x.proto == protoHTTP && x.req != nil && x.callee != nil && x.callee.service != "" {
 			active = append(active, x)
 		}
 	}
@@ -111,7 +111,7 @@ func (b *builder) caller(x *exchange, active []*exchange) *party {
 	if !ps.isServiceHost(addr) {
 		return ps.client(addr)
 	}
-	if x.proto == "http" && x.req != nil {
+	if x.proto == protoHTTP && x.req != nil {
 		if svc := callerByUserAgent(x.req.Data.(*httpdec.Request)); svc != "" {
 			return ps.service(svc)
 		}

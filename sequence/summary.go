@@ -41,7 +41,7 @@ func (b *builder) summarize() {
 			x.leader, x.skip = leader, true
 			leader.repeats++
 		}
-		if x.proto == "mysql" && x.req != nil && x.caller != nil {
+		if x.proto == protoMySQL && x.req != nil && x.caller != nil {
 			k := runKey{x.caller, x.callee, ck}
 			r := open[k]
 			if prev := last[ck]; r != nil && prev != nil && prev.member == r {
@@ -99,7 +99,7 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 			lastEnd = re.End
 		}
 	}
-	m := b.message(first.caller, first.callee, first.req.Start, "mysql.query")
+	m := b.message(first.caller, first.callee, first.req.Start, KindMySQLQuery)
 	m.Count = len(r.xs)
 	m.Tables = tables
 	if s := b.conns[first.conn]; s != nil {
@@ -120,7 +120,7 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 	}
 	out := []*pending{{msg: m, at: first.req.Start, x: first, isReq: true, cause: first.cause}}
 	if lastResult != nil {
-		res := b.message(first.callee, first.caller, lastResult.at, "mysql.result")
+		res := b.message(first.callee, first.caller, lastResult.at, KindMySQLResult)
 		res.Response = true
 		res.End = lastEnd
 		setDuration(res, first.req.Start.Time, lastEnd)
@@ -143,7 +143,7 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 // sameLookup tells whether x repeats the cache lookup prev: same caller,
 // same key, same outcome.
 func sameLookup(prev, x *exchange) bool {
-	if prev.proto != "memcached" || x.proto != "memcached" || prev.caller != x.caller || prev.req == nil || x.req == nil || prev.resp == nil || x.resp == nil {
+	if prev.proto != protoMemcached || x.proto != protoMemcached || prev.caller != x.caller || prev.req == nil || x.req == nil || prev.resp == nil || x.resp == nil {
 		return false
 	}
 	pc, xc := prev.req.Data.(*memcached.Command), x.req.Data.(*memcached.Command)

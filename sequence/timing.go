@@ -1,7 +1,6 @@
 package sequence
 
 import (
-	"strings"
 	"time"
 )
 
@@ -99,15 +98,15 @@ func Timings(flow *Flow) []RequestTiming {
 
 func category(m *Message) string {
 	switch {
-	case m.Kind == "keystone.token.validate":
+	case m.Kind == KindTokenValidate:
 		return SpentValidation
-	case m.Kind == "keystone.token.issue":
+	case m.Kind == KindTokenIssue:
 		return SpentAuth
-	case strings.HasPrefix(m.Kind, "mysql."):
+	case m.Kind.Protocol() == "mysql":
 		return SpentDatabase
-	case strings.HasPrefix(m.Kind, "memcached."):
+	case m.Kind.Protocol() == "memcached":
 		return SpentCache
-	case strings.HasPrefix(m.Kind, "file."):
+	case m.Kind.Protocol() == "file":
 		return SpentFiles
 	}
 	return SpentCalls

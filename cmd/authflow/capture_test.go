@@ -117,7 +117,7 @@ func TestCaptureEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(data, &flow); err != nil {
 		t.Fatal(err)
 	}
-	byKind := map[string]*sequence.Message{}
+	byKind := map[sequence.Kind]*sequence.Message{}
 	for _, m := range flow.Messages {
 		if byKind[m.Kind] == nil {
 			byKind[m.Kind] = m

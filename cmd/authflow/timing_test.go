@@ -56,7 +56,8 @@ func connTimes(t *testing.T, path, start string) (first, last time.Time) {
 // response's last, for keystone exchanges (one per connection).
 func TestTimingMatchesCapture(t *testing.T) {
 	for _, tc := range []struct {
-		scenario, file, request, kind string
+		scenario, file, request string
+		kind                    sequence.Kind
 	}{
 		{"image-save", "ens.pcap.gz", "POST /v3/auth/tokens", "keystone.token.issued"},
 		{"image-save", "lo.pcap.gz", "GET /v3/auth/tokens", "keystone.token.valid"},

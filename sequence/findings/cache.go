@@ -43,15 +43,15 @@ func (a *analysis) cacheTraffic() (users []string, by map[string]*cacheTraffic, 
 			users = append(users, user)
 		}
 		switch m.Kind {
-		case kindRefused:
+		case sequence.KindTCPRefused:
 			c.refused = append(c.refused, m)
-		case kindReset:
+		case sequence.KindTCPReset:
 			c.resets = append(c.resets, m)
-		case kindMCGet:
+		case sequence.KindMemcachedGet:
 			c.gets = append(c.gets, m)
-		case kindMCSet:
+		case sequence.KindMemcachedSet:
 			c.sets = append(c.sets, m)
-		case kindMCResult:
+		case sequence.KindMemcachedResult:
 			switch {
 			case m.Error != "" || m.Stored != nil && !*m.Stored:
 				c.errs = append(c.errs, m)
@@ -81,7 +81,7 @@ func (a *analysis) cacheUser(m *sequence.Message) (user, cache string) {
 func (a *analysis) validationsBy(id string, from, to time.Time) []*sequence.Message {
 	var out []*sequence.Message
 	for _, m := range a.msgs {
-		if m.Kind != kindValidate || m.From != id || m.Time.Before(from) || !to.IsZero() && !m.Time.Before(to) {
+		if m.Kind != sequence.KindTokenValidate || m.From != id || m.Time.Before(from) || !to.IsZero() && !m.Time.Before(to) {
 			continue
 		}
 		out = append(out, m)
@@ -164,7 +164,7 @@ func (a *analysis) cacheFailures(c *cacheTraffic) {
 		}
 		ev = append(ev, cmdMsg)
 		for _, m := range a.caused[r.Cause] {
-			if m.Kind == kindValidate && m.Seq > r.Seq {
+			if m.Kind == sequence.KindTokenValidate && m.Seq > r.Seq {
 				ev = append(ev, m)
 				f.Validations++
 				break
@@ -225,16 +225,16 @@ func (a *analysis) cacheLookups(c *cacheTraffic) {
 			continue
 		}
 		switch {
-		case m.Kind == kindMCGet:
+		case m.Kind == sequence.KindMemcachedGet:
 			newKey[m.Seq] = !seen[m.Key]
-		case m.Kind == kindMCResult && m.Hit != nil && !*m.Hit:
+		case m.Kind == sequence.KindMemcachedResult && m.Hit != nil && !*m.Hit:
 			if st := storedAt[m.Key]; st != nil && m.Time.Sub(st.Time) < a.opts.CacheTime {
 				repeats = append(repeats, late{st, m})
 			}
 			if isNew, ok := newKey[m.ReplyTo]; ok && !isNew {
 				allNew = false
 			}
-		case m.Kind == kindMCResult && m.Stored != nil && *m.Stored:
+		case m.Kind == sequence.KindMemcachedResult && m.Stored != nil && *m.Stored:
 			storedAt[m.Key] = m
 		}
 		seen[m.Key] = true
@@ -313,7 +313,7 @@ func (a *analysis) cacheNotSeen() {
 	byService := map[string][]*sequence.Message{}
 	var order []string
 	for _, m := range a.msgs {
-		if m.Kind != kindValidate || !isService(a.role(m.From)) {
+		if m.Kind != sequence.KindTokenValidate || !isService(a.role(m.From)) {
 			continue
 		}
 		if byService[m.From] == nil {

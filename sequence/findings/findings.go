@@ -152,25 +152,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Message kinds of the flow this package reads.
-const (
-	kindIssue    = "keystone.token.issue"
-	kindIssued   = "keystone.token.issued"
-	kindDenied   = "keystone.token.denied"
-	kindValidate = "keystone.token.validate"
-	kindValid    = "keystone.token.valid"
-	kindInvalid  = "keystone.token.invalid"
-	kindRevoke   = "keystone.token.revoke"
-	kindMCGet    = "memcached.get"
-	kindMCSet    = "memcached.set"
-	kindMCResult = "memcached.result"
-	kindRefused  = "tcp.refused"
-	kindReset    = "tcp.reset"
-	kindQuery    = "mysql.query"
-	kindResult   = "mysql.result"
-	kindLogin    = "mysql.login"
-)
-
 // Analyze looks at a flow and returns its findings, the most serious
 // first (then by time). It does not change the flow.
 func Analyze(flow *sequence.Flow, opts Options) []sequence.Finding {
@@ -362,7 +343,7 @@ func (a *analysis) dbFor(seq int) dbWork {
 			continue
 		}
 		switch m.Kind {
-		case kindQuery:
+		case sequence.KindMySQLQuery:
 			w.queries += max(m.Count, 1)
 			if m.Count > 1 {
 				bursts++
@@ -370,10 +351,10 @@ func (a *analysis) dbFor(seq int) dbWork {
 			if first == nil {
 				first = m
 			}
-		case kindLogin:
+		case sequence.KindMySQLLogin:
 			w.newConn = true
 			w.evidence = append(w.evidence, m)
-		case kindResult:
+		case sequence.KindMySQLResult:
 			last = m
 			if m.Rows != nil {
 				w.rows += *m.Rows

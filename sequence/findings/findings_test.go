@@ -35,7 +35,7 @@ func newFlow(withCache bool) *flowBuilder {
 }
 
 // msg adds a message at ms milliseconds.
-func (b *flowBuilder) msg(ms int, from, to, kind string, set func(m *sequence.Message)) *sequence.Message {
+func (b *flowBuilder) msg(ms int, from, to string, kind sequence.Kind, set func(m *sequence.Message)) *sequence.Message {
 	b.seq++
 	b.frame++
 	m := &sequence.Message{Seq: b.seq, Time: t0.Add(time.Duration(ms) * time.Millisecond), From: from, To: to, Kind: kind,
@@ -48,7 +48,7 @@ func (b *flowBuilder) msg(ms int, from, to, kind string, set func(m *sequence.Me
 }
 
 // answer adds the answer to req, took ms after it.
-func (b *flowBuilder) answer(req *sequence.Message, took int, kind string, status int, set func(m *sequence.Message)) *sequence.Message {
+func (b *flowBuilder) answer(req *sequence.Message, took int, kind sequence.Kind, status int, set func(m *sequence.Message)) *sequence.Message {
 	at := int(req.Time.Sub(t0)/time.Millisecond) + took
 	return b.msg(at, req.To, req.From, kind, func(m *sequence.Message) {
 		m.ReplyTo, m.Cause, m.Status, m.Response = req.Seq, req.Cause, status, true
@@ -62,11 +62,11 @@ func (b *flowBuilder) answer(req *sequence.Message, took int, kind string, statu
 // issue adds a token request from who and keystone's answer; status 201
 // issues token, expiring at expires (ms).
 func (b *flowBuilder) issue(at, took int, who string, cause int, status int, token string, expires int) (*sequence.Message, *sequence.Message) {
-	req := b.msg(at, who, "K", kindIssue, func(m *sequence.Message) { m.Method, m.Target, m.Cause = "POST", "/v3/auth/tokens", cause })
+	req := b.msg(at, who, "K", sequence.KindTokenIssue, func(m *sequence.Message) { m.Method, m.Target, m.Cause = "POST", "/v3/auth/tokens", cause })
 	b.queries(at+1, took-2, "K", "KD", req.Seq, 110)
-	kind := kindIssued
+	kind := sequence.KindTokenIssued
 	if status >= 400 {
-		kind = kindDenied
+		kind = sequence.KindTokenDenied
 	}
 	ans := b.answer(req, took, kind, status, func(m *sequence.Message) {
 		if status < 300 {
@@ -79,9 +79,9 @@ func (b *flowBuilder) issue(at, took int, who string, cause int, status int, tok
 
 // queries adds a summed-up run of n statements and its result.
 func (b *flowBuilder) queries(at, took int, from, to string, cause, n int) {
-	q := b.msg(at, from, to, kindQuery, func(m *sequence.Message) { m.Cause, m.Count = cause, n })
+	q := b.msg(at, from, to, sequence.KindMySQLQuery, func(m *sequence.Message) { m.Cause, m.Count = cause, n })
 	rows := 10
-	b.answer(q, took, kindResult, 0, func(m *sequence.Message) { m.Cause, m.Rows = cause, &rows })
+	b.answer(q, took, sequence.KindMySQLResult, 0, func(m *sequence.Message) { m.Cause, m.Rows = cause, &rows })
 }
 
 // request adds a client request to glance with token, answered status
@@ -98,15 +98,15 @@ func (b *flowBuilder) request(at, took int, token string, status int, serve func
 // lookup adds a cache get of token and its answer.
 func (b *flowBuilder) lookup(at int, cause int, token string, hit bool) {
 	key := "tokens/" + strings.Repeat(token, 6)[:64]
-	g := b.msg(at, "G", "M", kindMCGet, func(m *sequence.Message) { m.Cause, m.Key, m.Token = cause, key, token })
-	b.answer(g, 1, kindMCResult, 0, func(m *sequence.Message) { m.Cause, m.Key, m.Token, m.Hit = cause, key, token, &hit })
+	g := b.msg(at, "G", "M", sequence.KindMemcachedGet, func(m *sequence.Message) { m.Cause, m.Key, m.Token = cause, key, token })
+	b.answer(g, 1, sequence.KindMemcachedResult, 0, func(m *sequence.Message) { m.Cause, m.Key, m.Token, m.Hit = cause, key, token, &hit })
 }
 
 // store adds a cache set of token and its answer.
 func (b *flowBuilder) store(at int, cause int, token string, stored bool, errText string) {
 	key := "tokens/" + strings.Repeat(token, 6)[:64]
-	s := b.msg(at, "G", "M", kindMCSet, func(m *sequence.Message) { m.Cause, m.Key, m.Token = cause, key, token })
-	b.answer(s, 1, kindMCResult, 0, func(m *sequence.Message) {
+	s := b.msg(at, "G", "M", sequence.KindMemcachedSet, func(m *sequence.Message) { m.Cause, m.Key, m.Token = cause, key, token })
+	b.answer(s, 1, sequence.KindMemcachedResult, 0, func(m *sequence.Message) {
 		m.Cause, m.Key, m.Token, m.Stored, m.Error = cause, key, token, &stored, errText
 	})
 }
@@ -114,13 +114,13 @@ func (b *flowBuilder) store(at int, cause int, token string, stored bool, errTex
 // validate adds glance's validation of token with its own service token;
 // status 200 (valid) or 404 (invalid).
 func (b *flowBuilder) validate(at, took int, cause int, token, service string, status int, queries int) {
-	v := b.msg(at, "G", "K", kindValidate, func(m *sequence.Message) {
+	v := b.msg(at, "G", "K", sequence.KindTokenValidate, func(m *sequence.Message) {
 		m.Method, m.Target, m.Cause, m.Token, m.AuthToken = "GET", "/v3/auth/tokens", cause, token, service
 	})
 	b.queries(at+1, took-2, "K", "KD", v.Seq, queries)
-	kind := kindValid
+	kind := sequence.KindTokenValid
 	if status >= 400 {
-		kind = kindInvalid
+		kind = sequence.KindTokenInvalid
 	}
 	b.answer(v, took, kind, status, func(m *sequence.Message) {
 		m.Cause = cause
@@ -167,7 +167,7 @@ func TestSynthetic(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindExpiredTokenUsed]
 				k := citedKinds(t, flow, f)
-				if f.Count != 1 || k["glance.image.list"] != 1 || k["http.response"] != 1 || k[kindMCResult] != 1 {
+				if f.Count != 1 || k["glance.image.list"] != 1 || k["http.response"] != 1 || k[sequence.KindMemcachedResult] != 1 {
 					t.Errorf("expiry: count %d, cites %v; want the late request, its hit and its 200", f.Count, k)
 				}
 			},
@@ -192,7 +192,7 @@ func TestSynthetic(t *testing.T) {
 			},
 			want: []string{"auth-failure-burst/warning", "auth-failures/warning"},
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
-				if f := fs[KindAuthFailureBurst]; f.Count != 6 || citedKinds(t, flow, f)[kindDenied] != 6 {
+				if f := fs[KindAuthFailureBurst]; f.Count != 6 || citedKinds(t, flow, f)[sequence.KindTokenDenied] != 6 {
 					t.Errorf("burst: count %d, want 6 denials cited", f.Count)
 				}
 				if f := fs[KindAuthFailures]; f.Count != 6 {
@@ -244,7 +244,7 @@ func TestSynthetic(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindSlowValidation]
 				k := citedKinds(t, flow, f)
-				if f.Count != 1 || k[kindValidate] != 1 || k[kindValid] != 1 || k[kindQuery] != 1 || k[kindResult] != 1 {
+				if f.Count != 1 || k[sequence.KindTokenValidate] != 1 || k[sequence.KindTokenValid] != 1 || k[sequence.KindMySQLQuery] != 1 || k[sequence.KindMySQLResult] != 1 {
 					t.Errorf("slow-validation: count %d, cites %v; want the validation, its answer and keystone's queries", f.Count, k)
 				}
 				if !strings.Contains(f.Summary, "1.8 s") || !strings.Contains(f.Summary, "60 DB queries") {
@@ -314,7 +314,7 @@ func TestSynthetic(t *testing.T) {
 			want: []string{"cache-never-hit/info", "service-reauth-every-request/warning"},
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindServiceReauth]
-				if k := citedKinds(t, flow, f); f.Count != 3 || k[kindIssue] != 3 || k[kindValidate] != 3 {
+				if k := citedKinds(t, flow, f); f.Count != 3 || k[sequence.KindTokenIssue] != 3 || k[sequence.KindTokenValidate] != 3 {
 					t.Errorf("service-reauth: count %d, cites %v", f.Count, k)
 				}
 			},
@@ -335,7 +335,7 @@ func TestSynthetic(t *testing.T) {
 			want: []string{"cache-miss-after-store/warning", "cache-never-hit/warning", "cache-unprotected/warning", "token-validated-repeatedly/warning"},
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindCacheMissAfterStore]
-				if k := citedKinds(t, flow, f); f.Count != 1 || k[kindMCSet] != 1 || k[kindMCGet] != 1 || k[kindMCResult] != 2 {
+				if k := citedKinds(t, flow, f); f.Count != 1 || k[sequence.KindMemcachedSet] != 1 || k[sequence.KindMemcachedGet] != 1 || k[sequence.KindMemcachedResult] != 2 {
 					t.Errorf("miss-after-store: count %d, cites %v; want the store and the later miss", f.Count, k)
 				}
 				if f := fs[KindTokenRevalidated]; f.Count != 2 {
@@ -383,7 +383,7 @@ func TestSynthetic(t *testing.T) {
 			name: "revoked token validated by keystone",
 			build: func(b *flowBuilder) {
 				b.issue(0, 200, "C", 0, 201, "aaaa11112222", hour)
-				rv := b.msg(500, "C", "K", kindRevoke, func(m *sequence.Message) { m.Token = "aaaa11112222" })
+				rv := b.msg(500, "C", "K", sequence.KindTokenRevoke, func(m *sequence.Message) { m.Token = "aaaa11112222" })
 				b.answer(rv, 100, "http.response", 204, nil)
 				b.request(1000, 500, "aaaa11112222", 200, func(r *sequence.Message) {
 					b.validate(1005, 200, r.Seq, "aaaa11112222", "5e5e5e5e5e5e", 200, 60)
@@ -395,7 +395,7 @@ func TestSynthetic(t *testing.T) {
 			name: "failed revocation revokes nothing",
 			build: func(b *flowBuilder) {
 				b.issue(0, 200, "C", 0, 201, "aaaa11112222", hour)
-				rv := b.msg(500, "C", "K", kindRevoke, func(m *sequence.Message) { m.Token = "aaaa11112222" })
+				rv := b.msg(500, "C", "K", sequence.KindTokenRevoke, func(m *sequence.Message) { m.Token = "aaaa11112222" })
 				b.answer(rv, 100, "http.response", 403, nil)
 				b.request(1000, 50, "aaaa11112222", 200, func(r *sequence.Message) {
 					b.lookup(1001, r.Seq, "aaaa11112222", true)
@@ -466,24 +466,24 @@ func TestOddFlows(t *testing.T) {
 		"empty": {},
 		"nils":  {Participants: []*sequence.Participant{nil}, Messages: []*sequence.Message{nil}},
 		"answers without requests": {Messages: []*sequence.Message{
-			{Seq: 1, Kind: kindValid, ReplyTo: 9, Status: 200, Token: "x"},
-			{Seq: 2, Kind: kindMCResult, ReplyTo: 8, Hit: &hit, From: "M", To: "G"},
-			{Seq: 3, Kind: kindInvalid, ReplyTo: 3, Cause: 3, Status: 404},
-			{Seq: 4, Kind: kindRefused, From: "G", To: "M"},
-			{Seq: 5, Kind: kindReset, From: "M", To: "G"},
+			{Seq: 1, Kind: sequence.KindTokenValid, ReplyTo: 9, Status: 200, Token: "x"},
+			{Seq: 2, Kind: sequence.KindMemcachedResult, ReplyTo: 8, Hit: &hit, From: "M", To: "G"},
+			{Seq: 3, Kind: sequence.KindTokenInvalid, ReplyTo: 3, Cause: 3, Status: 404},
+			{Seq: 4, Kind: sequence.KindTCPRefused, From: "G", To: "M"},
+			{Seq: 5, Kind: sequence.KindTCPReset, From: "M", To: "G"},
 		}, Participants: []*sequence.Participant{{ID: "M", Role: sequence.RoleMemcached}}},
 		"requests without answers": {Messages: []*sequence.Message{
-			{Seq: 1, Kind: kindIssue, From: "C", To: "K"},
-			{Seq: 2, Kind: kindValidate, From: "G", To: "K", Token: "t"},
-			{Seq: 3, Kind: kindRevoke, From: "C", To: "K", Token: "t"},
+			{Seq: 1, Kind: sequence.KindTokenIssue, From: "C", To: "K"},
+			{Seq: 2, Kind: sequence.KindTokenValidate, From: "G", To: "K", Token: "t"},
+			{Seq: 3, Kind: sequence.KindTokenRevoke, From: "C", To: "K", Token: "t"},
 			{Seq: 4, Kind: "glance.image.list", From: "C", To: "G", Token: "t"},
-			{Seq: 5, Kind: kindQuery, From: "K", To: "KD", Count: 500},
+			{Seq: 5, Kind: sequence.KindMySQLQuery, From: "K", To: "KD", Count: 500},
 		}, Participants: []*sequence.Participant{
 			{ID: "C", Role: sequence.RoleClient}, {ID: "G", Role: sequence.RoleGlance},
 			{ID: "K", Role: sequence.RoleKeystone}, {ID: "KD", Role: sequence.RoleMySQL},
 		}},
 		"bad expiry": {Messages: []*sequence.Message{
-			{Seq: 1, Kind: kindIssued, Token: "t", Expires: "soon", ReplyTo: 1},
+			{Seq: 1, Kind: sequence.KindTokenIssued, Token: "t", Expires: "soon", ReplyTo: 1},
 		}},
 	}
 	for name, flow := range flows {

@@ -13,7 +13,7 @@ func (a *analysis) slow() {
 	if a.opts.SlowThreshold < 0 {
 		return
 	}
-	for _, kind := range []string{kindValidate, kindIssue} {
+	for _, kind := range []sequence.Kind{sequence.KindTokenValidate, sequence.KindTokenIssue} {
 		var items []slowItem
 		var ev []*sequence.Message
 		for _, m := range a.msgs {
@@ -40,7 +40,7 @@ func (a *analysis) slow() {
 		if len(items) == 0 {
 			continue
 		}
-		f := slowFacts{Issue: kind == kindIssue, Items: items, Threshold: a.opts.SlowThreshold}
+		f := slowFacts{Issue: kind == sequence.KindTokenIssue, Items: items, Threshold: a.opts.SlowThreshold}
 		s, d := f.text(a.lang)
 		k := KindSlowValidation
 		if f.Issue {
@@ -64,7 +64,7 @@ func (a *analysis) manyQueries() {
 	msgs := map[key][]*sequence.Message{}
 	var order []key
 	for _, m := range a.msgs {
-		if m.Kind != kindQuery || a.role(m.To) != sequence.RoleMySQL {
+		if m.Kind != sequence.KindMySQLQuery || a.role(m.To) != sequence.RoleMySQL {
 			continue
 		}
 		k := key{m.From, m.Cause}
@@ -204,14 +204,14 @@ func (a *analysis) authFailures() {
 func (a *analysis) failure(m *sequence.Message) (int, bool) {
 	req := a.bySeq[m.ReplyTo]
 	switch {
-	case m.Kind == kindInvalid:
+	case m.Kind == sequence.KindTokenInvalid:
 		return failInvalidToken, true
-	case m.Kind == kindDenied || m.Status == 401 && req != nil && req.Kind == kindIssue:
+	case m.Kind == sequence.KindTokenDenied || m.Status == 401 && req != nil && req.Kind == sequence.KindTokenIssue:
 		if req != nil && isService(a.role(req.From)) {
 			return failServiceCreds, true
 		}
 		return failPassword, true
-	case m.Status == 401 && req != nil && req.Kind == kindValidate:
+	case m.Status == 401 && req != nil && req.Kind == sequence.KindTokenValidate:
 		// keystone refused the service's own token
 		return failServiceCreds, true
 	case m.Status == 403:

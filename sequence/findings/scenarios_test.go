@@ -57,9 +57,9 @@ func cited(t *testing.T, flow *sequence.Flow, f sequence.Finding) []*sequence.Me
 }
 
 // citedKinds counts the kinds of the messages a finding cites.
-func citedKinds(t *testing.T, flow *sequence.Flow, f sequence.Finding) map[string]int {
+func citedKinds(t *testing.T, flow *sequence.Flow, f sequence.Finding) map[sequence.Kind]int {
 	t.Helper()
-	out := map[string]int{}
+	out := map[sequence.Kind]int{}
 	for _, m := range cited(t, flow, f) {
 		out[m.Kind]++
 	}
@@ -67,7 +67,7 @@ func citedKinds(t *testing.T, flow *sequence.Flow, f sequence.Finding) map[strin
 }
 
 // countKind counts the flow's messages of a kind.
-func countKind(flow *sequence.Flow, kind string) int {
+func countKind(flow *sequence.Flow, kind sequence.Kind) int {
 	n := 0
 	for _, m := range flow.Messages {
 		if m.Kind == kind {
@@ -153,7 +153,7 @@ func TestScenarios(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindAuthFailures]
 				k := citedKinds(t, flow, f)
-				if f.Count != 1 || k[kindDenied] != 1 || k[kindIssue] != 1 {
+				if f.Count != 1 || k[sequence.KindTokenDenied] != 1 || k[sequence.KindTokenIssue] != 1 {
 					t.Errorf("auth-failures: count %d, cites %v; want 1, the denied issue", f.Count, k)
 				}
 			},
@@ -175,7 +175,7 @@ func TestScenarios(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				// The issue took 1.004 s; keystone logged in to its database meanwhile.
 				k := citedKinds(t, flow, fs[KindSlowTokenIssue])
-				if k[kindIssue] != 1 || k[kindIssued] != 1 || k[kindLogin] != 1 || k[kindQuery] != 1 {
+				if k[sequence.KindTokenIssue] != 1 || k[sequence.KindTokenIssued] != 1 || k[sequence.KindMySQLLogin] != 1 || k[sequence.KindMySQLQuery] != 1 {
 					t.Errorf("slow-token-issue cites %v; want the issue, its answer, the login and the queries", k)
 				}
 				checkHits(t, flow, fs[KindCacheHit], 1)
@@ -189,7 +189,7 @@ func TestScenarios(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindServiceAuth]
 				k := citedKinds(t, flow, f)
-				if f.Count != 1 || k[kindIssue] != 1 || k[kindIssued] != 1 || k[kindValidate] != 1 {
+				if f.Count != 1 || k[sequence.KindTokenIssue] != 1 || k[sequence.KindTokenIssued] != 1 || k[sequence.KindTokenValidate] != 1 {
 					t.Errorf("service-auth: count %d, cites %v; want glance's issue and its validation", f.Count, k)
 				}
 			},
@@ -214,12 +214,12 @@ func TestScenarios(t *testing.T) {
 			},
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindClientReauth]
-				if k := citedKinds(t, flow, f); f.Count != 2 || k[kindIssue] != 2 || k[kindIssued] != 2 {
+				if k := citedKinds(t, flow, f); f.Count != 2 || k[sequence.KindTokenIssue] != 2 || k[sequence.KindTokenIssued] != 2 {
 					t.Errorf("client-reauth: count %d, cites %v; want 2 issues and their answers", f.Count, k)
 				}
 				f = fs[KindCacheNeverHit]
 				k := citedKinds(t, flow, f)
-				if f.Count != 2 || k[kindMCGet] != 2 || k[kindMCSet] != 2 {
+				if f.Count != 2 || k[sequence.KindMemcachedGet] != 2 || k[sequence.KindMemcachedSet] != 2 {
 					t.Errorf("cache-never-hit: count %d, cites %v; want 2 look-ups and 2 stores", f.Count, k)
 				}
 				for _, m := range cited(t, flow, f) {
@@ -270,7 +270,7 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("cache-protected-no-secret: %d keys, want 2", f.Count)
 				}
 				ms := cited(t, flow, f)
-				if len(ms) != countKind(flow, kindMCGet)+countKind(flow, kindMCSet) {
+				if len(ms) != countKind(flow, sequence.KindMemcachedGet)+countKind(flow, sequence.KindMemcachedSet) {
 					t.Errorf("cache-protected-no-secret cites %d messages, want every get and set", len(ms))
 				}
 				for _, m := range ms {
@@ -287,11 +287,11 @@ func TestScenarios(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindCacheUnreachable]
 				k := citedKinds(t, flow, f)
-				refused := countKind(flow, kindRefused)
-				if refused == 0 || f.Count != refused || k[kindRefused] != refused || k[kindValidate] != countKind(flow, kindValidate) {
+				refused := countKind(flow, sequence.KindTCPRefused)
+				if refused == 0 || f.Count != refused || k[sequence.KindTCPRefused] != refused || k[sequence.KindTokenValidate] != countKind(flow, sequence.KindTokenValidate) {
 					t.Errorf("cache-unreachable: count %d, cites %v; want every tcp.refused (%d) and the validation", f.Count, k, refused)
 				}
-				checkFramesOf(t, flow, f, kindRefused)
+				checkFramesOf(t, flow, f, sequence.KindTCPRefused)
 			},
 		},
 		{
@@ -303,10 +303,10 @@ func TestScenarios(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindCacheReset]
 				k := citedKinds(t, flow, f)
-				if f.Count != 2 || k[kindReset] != 2 || k[kindMCGet] != 2 || k[kindValidate] != 2 || k[kindMCResult] != 1 {
+				if f.Count != 2 || k[sequence.KindTCPReset] != 2 || k[sequence.KindMemcachedGet] != 2 || k[sequence.KindTokenValidate] != 2 || k[sequence.KindMemcachedResult] != 1 {
 					t.Errorf("cache-connection-reset: count %d, cites %v; want 2 resets, their gets, validations, and the store after", f.Count, k)
 				}
-				checkFramesOf(t, flow, f, kindReset)
+				checkFramesOf(t, flow, f, sequence.KindTCPReset)
 			},
 		},
 		{
@@ -322,7 +322,7 @@ func TestScenarios(t *testing.T) {
 				var revoke, deleted, after, hit, ok bool
 				for _, m := range ms {
 					switch {
-					case m.Kind == kindRevoke:
+					case m.Kind == sequence.KindTokenRevoke:
 						revoke = true
 					case m.Status == 204:
 						deleted = true
@@ -337,7 +337,7 @@ func TestScenarios(t *testing.T) {
 				if f.Count != 1 || !revoke || !deleted || !after || !hit || !ok {
 					t.Errorf("token-used-after-revocation: count %d, cites %v; want the DELETE, its 204, the later list, the hit and the 200", f.Count, f.Messages)
 				}
-				checkFramesOf(t, flow, f, kindRevoke)
+				checkFramesOf(t, flow, f, sequence.KindTokenRevoke)
 			},
 		},
 		{
@@ -349,7 +349,7 @@ func TestScenarios(t *testing.T) {
 			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
 				f := fs[KindRevokedTokenUsed]
 				k := citedKinds(t, flow, f)
-				if f.Count != 1 || k[kindRevoke] != 1 || k[kindInvalid] != 1 {
+				if f.Count != 1 || k[sequence.KindTokenRevoke] != 1 || k[sequence.KindTokenInvalid] != 1 {
 					t.Errorf("token-used-after-revocation cites %v; want the DELETE and keystone's 404", k)
 				}
 				f = fs[KindAuthFailures]
@@ -421,14 +421,14 @@ func checkHits(t *testing.T, flow *sequence.Flow, f sequence.Finding, n int) {
 			hits++
 		}
 	}
-	if k := citedKinds(t, flow, f); f.Count != n || hits != n || k[kindMCGet] != n {
+	if k := citedKinds(t, flow, f); f.Count != n || hits != n || k[sequence.KindMemcachedGet] != n {
 		t.Errorf("cache-hit: count %d, %d hits cited, cites %v; want %d hits and their gets", f.Count, hits, k, n)
 	}
 }
 
 // checkFramesOf checks that a finding's frames include the frames of every
 // message of a kind it cites.
-func checkFramesOf(t *testing.T, flow *sequence.Flow, f sequence.Finding, kind string) {
+func checkFramesOf(t *testing.T, flow *sequence.Flow, f sequence.Finding, kind sequence.Kind) {
 	t.Helper()
 	for _, m := range cited(t, flow, f) {
 		if m.Kind != kind {
@@ -451,7 +451,7 @@ func TestSecretGiven(t *testing.T) {
 	// cache messages, nothing protected.
 	byKey := map[string]string{}
 	for _, m := range flow.Messages {
-		if m.Kind == kindMCGet {
+		if m.Kind == sequence.KindMemcachedGet {
 			// the look-up's cause carries the user's token
 			for _, c := range flow.Messages {
 				if c.Seq == m.Cause {
@@ -461,7 +461,7 @@ func TestSecretGiven(t *testing.T) {
 		}
 	}
 	for _, m := range flow.Messages {
-		if strings.HasPrefix(m.Kind, "memcached.") {
+		if m.Kind.Protocol() == "memcached" {
 			m.Protected = false
 			m.Token = byKey[m.Key]
 		}

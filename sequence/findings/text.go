@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authflow/authflow/sequence"
 )
 
 // lang is the language summaries and details are written in.
@@ -695,24 +697,24 @@ func who(l lang, it slowItem, issue bool) string {
 
 type queryStep struct {
 	Seq     int
-	Kind    string
+	Kind    sequence.Kind
 	Request string
 	Queries int
 }
 
 func (q queryStep) name(l lang) string {
 	switch q.Kind {
-	case kindValidate:
+	case sequence.KindTokenValidate:
 		if l == langZH {
 			return "token 验证"
 		}
 		return "token validation"
-	case kindIssue:
+	case sequence.KindTokenIssue:
 		if l == langZH {
 			return "token 签发"
 		}
 		return "token issue"
-	case kindRevoke:
+	case sequence.KindTokenRevoke:
 		if l == langZH {
 			return "token 吊销"
 		}

@@ -16,7 +16,7 @@ type issue struct {
 
 // token is the token the issue got, or "".
 func (i issue) token() string {
-	if i.ans != nil && i.ans.Kind == kindIssued && i.ans.Status < 300 {
+	if i.ans != nil && i.ans.Kind == sequence.KindTokenIssued && i.ans.Status < 300 {
 		return i.ans.Token
 	}
 	return ""
@@ -26,7 +26,7 @@ func (i issue) token() string {
 func (a *analysis) issuesBy(id string) []issue {
 	var out []issue
 	for _, m := range a.msgs {
-		if m.Kind == kindIssue && m.From == id && !isAnswer(m) {
+		if m.Kind == sequence.KindTokenIssue && m.From == id && !isAnswer(m) {
 			out = append(out, issue{m, a.answer[m.Seq]})
 		}
 	}
@@ -35,7 +35,7 @@ func (a *analysis) issuesBy(id string) []issue {
 
 // participantsWith lists, in order of first appearance, the senders of
 // messages of a kind whose role passes keep.
-func (a *analysis) participantsWith(kind string, keep func(role string) bool) []string {
+func (a *analysis) participantsWith(kind sequence.Kind, keep func(role string) bool) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, m := range a.msgs {
@@ -50,8 +50,8 @@ func (a *analysis) participantsWith(kind string, keep func(role string) bool) []
 // serviceAuth reports how services authenticated themselves: once per
 // worker (info), or for every validation (warning).
 func (a *analysis) serviceAuth() {
-	ids := a.participantsWith(kindIssue, isService)
-	for _, id := range a.participantsWith(kindValidate, isService) {
+	ids := a.participantsWith(sequence.KindTokenIssue, isService)
+	for _, id := range a.participantsWith(sequence.KindTokenValidate, isService) {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
@@ -131,7 +131,7 @@ func (a *analysis) serviceAuth() {
 // new token while the previous one was still valid.
 func (a *analysis) clientReauthGroups() map[string][]issue {
 	out := map[string][]issue{}
-	for _, id := range a.participantsWith(kindIssue, func(r string) bool { return r == sequence.RoleClient }) {
+	for _, id := range a.participantsWith(sequence.KindTokenIssue, func(r string) bool { return r == sequence.RoleClient }) {
 		var got []issue
 		for _, is := range a.issuesBy(id) {
 			if is.token() != "" {
@@ -169,7 +169,7 @@ func (a *analysis) clientReauthGroups() map[string][]issue {
 // clientReauth reports clients that got a new token per command.
 func (a *analysis) clientReauth() {
 	groups := a.clientReauthGroups()
-	for _, id := range a.participantsWith(kindIssue, func(r string) bool { return r == sequence.RoleClient }) {
+	for _, id := range a.participantsWith(sequence.KindTokenIssue, func(r string) bool { return r == sequence.RoleClient }) {
 		got := groups[id]
 		if got == nil {
 			continue
@@ -194,7 +194,7 @@ func (a *analysis) clientReauth() {
 func (a *analysis) countUses(client, token string) int {
 	n := 0
 	for _, m := range a.byToken[token] {
-		if m.From == client && !isAnswer(m) && !strings.HasPrefix(m.Kind, "keystone.token.") {
+		if m.From == client && !isAnswer(m) && !strings.HasPrefix(string(m.Kind), "keystone.token.") {
 			n++
 		}
 	}
@@ -226,7 +226,7 @@ type revocation struct {
 func (a *analysis) revocations() map[string]revocation {
 	out := map[string]revocation{}
 	for _, m := range a.msgs {
-		if m.Kind != kindRevoke || m.Token == "" || isAnswer(m) {
+		if m.Kind != sequence.KindTokenRevoke || m.Token == "" || isAnswer(m) {
 			continue
 		}
 		ans := a.answer[m.Seq]
@@ -272,19 +272,19 @@ func (a *analysis) usesAfter(token string, t time.Time) []use {
 		if isAnswer(m) || !m.Time.After(t) || a.role(m.From) != sequence.RoleClient {
 			continue
 		}
-		if m.Kind == kindRevoke || m.Kind == kindIssue {
+		if m.Kind == sequence.KindTokenRevoke || m.Kind == sequence.KindTokenIssue {
 			continue
 		}
 		u := use{req: m, ans: a.answer[m.Seq]}
 		for _, d := range a.caused[m.Seq] {
 			switch {
-			case d.Kind == kindMCResult && d.Hit != nil && *d.Hit:
+			case d.Kind == sequence.KindMemcachedResult && d.Hit != nil && *d.Hit:
 				u.fromCache = true
 				u.served = append(u.served, a.bySeq[d.ReplyTo], d)
-			case d.Kind == kindValid && d.Token == token:
+			case d.Kind == sequence.KindTokenValid && d.Token == token:
 				u.validOK = true
 				u.served = append(u.served, a.bySeq[d.ReplyTo], d)
-			case d.Kind == kindInvalid:
+			case d.Kind == sequence.KindTokenInvalid:
 				u.served = append(u.served, a.bySeq[d.ReplyTo], d)
 			}
 		}
@@ -344,7 +344,7 @@ func (a *analysis) revokedUse() {
 		f := a.tokenUseFacts(t, uses, r.at)
 		// A cached entry lives on until CacheTime after it was stored.
 		for _, m := range a.byToken[t] {
-			if m.Kind == kindMCResult && m.Stored != nil && *m.Stored && m.Time.Before(r.at) {
+			if m.Kind == sequence.KindMemcachedResult && m.Stored != nil && *m.Stored && m.Time.Before(r.at) {
 				f.CacheUntil = m.Time.Add(a.opts.CacheTime)
 			}
 		}
@@ -390,10 +390,10 @@ func (a *analysis) revalidated() {
 	byToken := map[string][]*sequence.Message{}
 	var order []string
 	for _, m := range a.msgs {
-		if m.Kind != kindValidate || m.Token == "" || isAnswer(m) {
+		if m.Kind != sequence.KindTokenValidate || m.Token == "" || isAnswer(m) {
 			continue
 		}
-		if ans := a.answer[m.Seq]; ans == nil || ans.Kind != kindValid {
+		if ans := a.answer[m.Seq]; ans == nil || ans.Kind != sequence.KindTokenValid {
 			continue // only valid tokens are cached
 		}
 		if byToken[m.Token] == nil {

@@ -1,9 +1,9 @@
 package render
 
 import (
-	"strings"
-
 	"github.com/fatih/color"
+
+	"github.com/authflow/authflow/sequence"
 )
 
 // colorer colours the text timeline for a terminal, with semantic methods;
@@ -38,13 +38,13 @@ func (c *colorer) note(s string) string        { return c.dim.Sprint(s) }
 func (c *colorer) seq(s string) string         { return c.n.Sprint(s) }
 
 // label colours an answer by its outcome.
-func (c *colorer) label(s string, status int, kind string) string {
+func (c *colorer) label(s string, status int, kind sequence.Kind) string {
 	switch {
-	case status >= 400 || strings.HasSuffix(kind, ".denied") || strings.HasSuffix(kind, ".invalid") || kind == "tcp.refused" || kind == "tcp.reset":
+	case status >= 400 || kind.Failed():
 		return c.fail.Sprint(s)
 	case status >= 300:
 		return c.redirect.Sprint(s)
-	case status >= 200 || strings.HasSuffix(kind, ".issued") || strings.HasSuffix(kind, ".valid"):
+	case status >= 200 || kind == sequence.KindTokenIssued || kind == sequence.KindTokenValid:
 		return c.ok.Sprint(s)
 	}
 	return s

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# authflow's end-to-end benchmark (issue 7): generates realistic captures
+# authflow's end-to-end benchmark: generates realistic captures
 # with bench/gen, then times `authflow analyze`, tshark and cat on each and
-# prints a table and the pass/fail of the issue's targets. See bench/README.md.
+# prints a table and the pass/fail of its targets. See bench/README.md.
 #
 #   ./bench/bench.sh                 # full sizes (1 GiB, 4 GiB, 20 000 validations)
 #   BENCH_QUICK=1 ./bench/bench.sh   # small sizes, a couple of minutes
@@ -333,7 +333,7 @@ report() {
 		}
 	}' "$RESULTS"
 	echo
-	# The issue's targets.
+	# The targets.
 	main="image-save-$MAIN_SIZE.pcap"
 	awk -F'\t' -v main="$main" -v flat="$FLAT_SIZES" -v mainsize="$MAIN_SIZE" '
 	{ key = $1 SUBSEP $4; wall[key] = $5; rss[key] = $6; to[key] = $7; by[$1] = $2 }

@@ -19,7 +19,7 @@ import (
 	"github.com/authflow/authflow/sequence"
 )
 
-// The hostile corpus (issue 6): damaged captures and protocol abuse, each
+// The hostile corpus: damaged captures and protocol abuse, each
 // with what authflow must do about it. Every input must give a clear
 // warning or error, the analysis of what is intact, and no panic and no
 // hang. The inputs live in testdata/hostile, written by the builders

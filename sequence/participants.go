@@ -218,3 +218,33 @@ func (ps *parties) catalogName(ap netip.AddrPort) string {
 	}
 	return ps.catalog[":"+strconv.Itoa(int(ap.Port()))]
 }
+
+// participants names the servers of every exchange; callers are named
+// while stitching, because a caller on a service host is known by what it
+// serves.
+func (b *builder) participants() {
+	ps := newParties(&b.opts)
+	b.parties = ps
+	for _, x := range b.xs {
+		if x.result != nil && x.result.Info != nil {
+			ps.learnCatalog(x.result.Info.Catalog)
+		}
+	}
+	apiByConn := map[uint64]string{}
+	for _, x := range b.xs {
+		if x.proto == protoHTTP && x.call != nil && x.call.API != "" && apiByConn[x.conn.ID] == "" {
+			apiByConn[x.conn.ID] = x.call.API
+		}
+	}
+	for _, x := range b.xs {
+		switch x.proto {
+		case protoHTTP:
+			x.callee = ps.httpServer(x.conn.Server, apiByConn[x.conn.ID])
+		default:
+			x.callee = b.otherCallee(x)
+		}
+		if x.callee != nil && x.callee.role != RoleClient && x.conn != nil {
+			ps.hosts[x.conn.Server.Addr()] = true
+		}
+	}
+}

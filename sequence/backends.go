@@ -7,27 +7,6 @@ import (
 	"github.com/authflow/authflow/decode/mysql"
 )
 
-// connState is what the flow knows about one non-HTTP connection.
-type connState struct {
-	login     *mysql.Login
-	server    *mysql.Handshake
-	lastMySQL *exchange
-	memcache  map[uint64]*exchange // commands by Seq
-	db        string               // database name of a MySQL connection
-}
-
-func (b *builder) conn(c *event.Conn) *connState {
-	if b.conns == nil {
-		b.conns = map[*event.Conn]*connState{}
-	}
-	s := b.conns[c]
-	if s == nil {
-		s = &connState{memcache: map[uint64]*exchange{}}
-		b.conns[c] = s
-	}
-	return s
-}
-
 // otherEvent turns non-HTTP events into exchanges.
 func (b *builder) otherEvent(e *event.Event) {
 	switch d := e.Data.(type) {
@@ -76,39 +55,6 @@ func (b *builder) otherEvent(e *event.Event) {
 	}
 }
 
-// isMySQLConn tells whether MySQL was decoded on a connection.
-func (b *builder) isMySQLConn(c *event.Conn) bool {
-	s := b.conns[c]
-	return s != nil && (s.login != nil || s.server != nil || s.db != "" || s.lastMySQL != nil)
-}
-
-// databases names the database of each MySQL connection: the login's, or
-// the one its tables belong to.
-func (b *builder) databases() {
-	b.memcachedConns = map[*event.Conn]bool{}
-	for _, x := range b.xs {
-		switch x.proto {
-		case protoMemcached:
-			b.memcachedConns[x.conn] = true
-		case protoMySQL, protoMySQLLogin:
-			s := b.conn(x.conn)
-			if s.db != "" {
-				continue
-			}
-			switch {
-			case s.login != nil && s.login.Database != "":
-				s.db = s.login.Database
-			case s.login != nil && s.login.User != "":
-				s.db = s.login.User
-			case x.req != nil:
-				if c, ok := x.req.Data.(*mysql.Command); ok && c.DB != "" {
-					s.db = c.DB
-				}
-			}
-		}
-	}
-}
-
 // otherCallee names the server of a non-HTTP exchange.
 func (b *builder) otherCallee(x *exchange) *party {
 	ps := b.parties
@@ -148,17 +94,67 @@ func (b *builder) otherCaller(x *exchange) *party {
 	return nil
 }
 
-// cacheKey is the memcached key of a cache exchange.
-func (x *exchange) cacheKey() string {
-	if x.req != nil {
-		if c, ok := x.req.Data.(*memcached.Command); ok && len(c.Keys) > 0 {
-			return c.Keys[0]
-		}
+// otherMessages draws a non-HTTP exchange.
+func (b *builder) otherMessages(x *exchange) []*pending {
+	if x.caller == nil || x.callee == nil || x.skip {
+		return nil
 	}
-	if x.resp != nil {
-		if r, ok := x.resp.Data.(*memcached.Reply); ok && len(r.Keys) > 0 {
-			return r.Keys[0]
-		}
+	if x.conn != nil {
+		x.caller.p.Endpoints = append(x.caller.p.Endpoints, x.conn.Client.Addr().String())
+		x.callee.p.Endpoints = append(x.callee.p.Endpoints, x.conn.Server.String())
 	}
-	return ""
+	switch x.proto {
+	case protoMemcached:
+		return b.memcachedMessages(x)
+	case protoMySQL, protoMySQLLogin:
+		if x.run != nil {
+			return b.runMessages(x.run)
+		}
+		return b.mysqlMessages(x)
+	case protoTCP:
+		return b.tcpMessages(x)
+	case protoFile:
+		return b.fileMessages(x)
+	}
+	return nil
+}
+
+func (b *builder) tcpMessages(x *exchange) []*pending {
+	m := &Message{}
+	switch x.req.Kind {
+	case event.TCPRefused:
+		m = b.message(x.caller, x.callee, x.req.Start, KindTCPRefused)
+		m.Label = "connect: refused (RST)"
+		m.Notes = append(m.Notes, Note{Over: []string{m.To}, Text: b.t(noteNotListening, x.callee.name, x.conn.Server.String())})
+	default:
+		from, to := x.caller, x.callee
+		if x.req.FromServer {
+			from, to = to, from
+		}
+		m = b.message(from, to, x.req.Start, KindTCPReset)
+		m.Label = "connection reset (RST)"
+		m.Response = x.req.FromServer
+	}
+	return []*pending{{msg: m, at: x.req.Start, x: x, isReq: true, cause: x.cause}}
+}
+
+// connState is what the flow knows about one non-HTTP connection.
+type connState struct {
+	login     *mysql.Login
+	server    *mysql.Handshake
+	lastMySQL *exchange
+	memcache  map[uint64]*exchange // commands by Seq
+	db        string               // database name of a MySQL connection
+}
+
+func (b *builder) conn(c *event.Conn) *connState {
+	if b.conns == nil {
+		b.conns = map[*event.Conn]*connState{}
+	}
+	s := b.conns[c]
+	if s == nil {
+		s = &connState{memcache: map[uint64]*exchange{}}
+		b.conns[c] = s
+	}
+	return s
 }

@@ -15,6 +15,8 @@ import (
 var labSecrets = []string{
 	"ADMIN_PASS", "GLANCE_PASS", "DEMO_PASS", "KEYSTONE_DBPASS", "GLANCE_DBPASS",
 	"lab-secret-key", // memcache_secret_key of the memcache-encrypt scenario
+	"APPCRED_SECRET", // secret of the application credential (app-credential)
+	"not-created",    // password of the user policy-403 fails to create
 }
 
 // fernet matches a Fernet token as keystone issues them here (183

@@ -122,7 +122,7 @@ writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
 	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
 	f.StringVarP(&o.format, "format", "f", "", "output `FORMAT`: "+strings.Join(render.Formats, ", ")+" (default: from the output file's extension, else mermaid)")
 	f.BoolVar(&o.frames, "frames", false, "show on each arrow the frame its message starts at")
-	f.BoolVar(&o.summary, "summary", false, "write the table of where each request's time went (with -f text: after the timeline)")
+	f.BoolVar(&o.summary, "summary", false, "add the table of where each request's time went to the output, in its format: a \"summary\" array in JSON, a table after the text timeline or the Markdown diagram, a comment block in Mermaid and PlantUML, a table under the HTML diagram; with svg and png on stderr")
 	f.BoolVar(&o.findings, "findings", false, "report what an operator would point at (dead cache, re-authentication, slow validation, tokens used after revocation, …) with the evidence: after the text timeline or the Markdown diagram, else on stderr (JSON always has them)")
 	o.addFlags(f)
 	registerCompletions(cmd)
@@ -209,9 +209,6 @@ type outputOptions struct {
 func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 	format := o.format
 	write := func(w io.Writer) error {
-		if o.summary && format != "text" {
-			return render.SummaryTable(w, flow)
-		}
 		if err := render.Write(w, flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString(), ShowSecrets: o.showSecrets}); err != nil {
 			return err
 		}
@@ -232,6 +229,10 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 	}
 	if err := writeOutput(cmd, o.output, write); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
+	}
+	// An image has no room for text: the summary goes to stderr.
+	if o.summary && (format == "svg" || format == "png") {
+		render.SummaryTable(cmd.ErrOrStderr(), flow)
 	}
 	if o.findings && format != "text" && format != "markdown" && format != "json" {
 		findings.Write(cmd.ErrOrStderr(), flow.Findings)

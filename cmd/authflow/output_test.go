@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/authflow/authflow/sequence/browser/browsertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,91 @@ func TestHTMLSaysWhetherTokensAreWhole(t *testing.T) {
 		}
 		if !strings.Contains(header, c.want) || strings.Contains(header, c.not) {
 			t.Errorf("%v: the page header does not say %q (or says %q)", c.args, c.want, c.not)
+		}
+	}
+}
+
+// TestSummaryInsideFormat checks that --summary adds the table to the
+// chosen format instead of replacing it: the diagram (or JSON) stays and
+// the summary is in it, in that format's own way (svg and png: on stderr).
+func TestSummaryInsideFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		format string
+		check  func(t *testing.T, out, stderr string)
+	}{
+		{"json", func(t *testing.T, out, _ string) {
+			var flow struct {
+				Messages []json.RawMessage `json:"messages"`
+				Summary  []struct {
+					Seq     int                `json:"seq"`
+					Request string             `json:"request"`
+					TotalMS float64            `json:"total_ms"`
+					Spent   map[string]float64 `json:"spent_ms"`
+				} `json:"summary"`
+			}
+			if err := json.Unmarshal([]byte(out), &flow); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			if len(flow.Messages) == 0 || len(flow.Summary) == 0 || flow.Summary[0].Request == "" || flow.Summary[0].TotalMS <= 0 {
+				t.Errorf("messages %d, summary %+v", len(flow.Messages), flow.Summary)
+			}
+		}},
+		{"markdown", func(t *testing.T, out, _ string) {
+			mustContain(t, out, "```mermaid\nsequenceDiagram\n", "\n## Summary\n", "\n| # | request | status | total |", "\n|---|")
+		}},
+		{"text", func(t *testing.T, out, _ string) {
+			mustContain(t, out, "OpenStackClient → keystone", "\nsummary: where each request's time went\n#   request", "itself")
+		}},
+		{"mermaid", func(t *testing.T, out, _ string) {
+			mustContain(t, out, "sequenceDiagram\n", "\n%% summary: where each request's time went\n%% #   request", "itself")
+			path := filepath.Join(dir, "summary.mmd")
+			os.WriteFile(path, []byte(out), 0o600)
+			browsertest.CheckMermaidFiles(t, path)
+		}},
+		{"plantuml", func(t *testing.T, out, _ string) {
+			mustContain(t, out, "@startuml\n", "\n' summary: where each request's time went\n' #   request", "itself")
+			if !strings.HasSuffix(out, "@enduml\n") {
+				t.Error("does not end with @enduml")
+			}
+		}},
+		{"html", func(t *testing.T, out, _ string) {
+			mustContain(t, out, `<pre class="mermaid"`, "<table class=\"summary\">", "<th>request</th>")
+		}},
+		{"svg", func(t *testing.T, out, stderr string) {
+			mustContain(t, out, "<svg")
+			mustContain(t, stderr, "summary: where each request's time went\n#   request", "itself")
+		}},
+		{"png", func(t *testing.T, out, stderr string) {
+			if !strings.HasPrefix(out, "\x89PNG") {
+				t.Errorf("not a PNG: %q", out[:min(len(out), 40)])
+			}
+			mustContain(t, stderr, "summary: where each request's time went\n#   request", "itself")
+		}},
+	} {
+		t.Run(c.format, func(t *testing.T) {
+			if c.format == "svg" || c.format == "png" {
+				browsertest.Find(t)
+			}
+			out := filepath.Join(dir, "summary."+c.format)
+			_, stderr, code := runCLI(t, "analyze", "--example", "image-save", "--summary", "-f", c.format, "-o", out)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.check(t, string(data), stderr)
+		})
+	}
+}
+
+func mustContain(t *testing.T, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("no %q in:\n%.600s", sub, s)
 		}
 	}
 }

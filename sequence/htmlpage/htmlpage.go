@@ -69,10 +69,21 @@ type Page struct {
 	Header Header
 	// Lang is the page language for the lang attribute; "en" when empty.
 	Lang string
+	// Summary, if set, is a table shown under the diagram (not on bare
+	// pages).
+	Summary *Table
 	// Bare leaves out the header and page margins and draws the diagram at
 	// its natural size instead of scaling it to the window: a page for
 	// making SVG and PNG files.
 	Bare bool
+}
+
+// Table is a table of text shown under the diagram; every cell is
+// HTML-escaped.
+type Table struct {
+	Caption string
+	Header  []string
+	Rows    [][]string
 }
 
 // Header is the information shown above the diagram.
@@ -147,6 +158,7 @@ type pageData struct {
 	TimeRange string
 	Version   string
 	Notes     []string
+	Summary   *Table
 	Source    string
 	Config    map[string]any
 	Export    string
@@ -164,6 +176,7 @@ func write(w io.Writer, page Page, lib func(io.Writer) error) error {
 		Captures: page.Header.Captures,
 		Version:  page.Header.Version,
 		Notes:    append([]string{tokenNote}, page.Header.Notes...),
+		Summary:  page.Summary,
 		// A newline right after <pre> is dropped by the HTML parser; this
 		// one keeps a leading newline of the source, if any.
 		Source: "\n" + page.Mermaid,

@@ -37,6 +37,10 @@ dt { color: #57606a; }
 dd { margin: 0; overflow-wrap: anywhere; }
 ul.captures { margin: 0; padding: 0; list-style: none; }
 p.note { margin: 8px 0 0; font-size: 0.85rem; color: #57606a; }
+table.summary { margin: 24px 0 0; border-collapse: collapse; font-size: 0.85rem; }
+table.summary caption { text-align: left; font-weight: 600; padding-bottom: 6px; }
+table.summary th, table.summary td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: right; white-space: nowrap; }
+table.summary th:nth-child(2), table.summary td:nth-child(2) { text-align: left; }
 main { padding: 16px 20px; }
 pre.mermaid { margin: 0; font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 0.8rem; }
 pre.mermaid.authflow-drawn { font-family: inherit; }
@@ -71,6 +75,17 @@ pre.mermaid.authflow-drawn { font-family: inherit; }
 {{- end}}
 <div id="authflow-error" role="alert" hidden></div>
 <pre class="mermaid" id="authflow-diagram">{{.Source}}</pre>
+{{- if and (not .Bare) .Summary}}
+<table class="summary">
+<caption>{{.Summary.Caption}}</caption>
+<thead><tr>{{range .Summary.Header}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{- range .Summary.Rows}}
+<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
 </main>
 <script>
 (function () {

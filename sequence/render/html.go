@@ -11,12 +11,21 @@ import (
 	"github.com/authflow/authflow/sequence/htmlpage"
 )
 
+// HTMLOptions change what the HTML page shows besides the diagram.
+type HTMLOptions struct {
+	// Version is authflow's version, for the header.
+	Version string
+	// WholeTokens says the flow shows whole tokens (built with
+	// ShowSecrets): the header says so instead of promising fingerprints.
+	WholeTokens bool
+	// Summary adds the table of where each request's time went.
+	Summary bool
+}
+
 // HTML writes one self-contained page that draws the diagram in any
 // browser without network access, with a header naming the captures and
-// the time range shown. wholeTokens says the flow shows whole tokens
-// (built with ShowSecrets): the header says so instead of promising
-// fingerprints.
-func HTML(w io.Writer, flow *sequence.Flow, version string, wholeTokens bool) error {
+// the time range shown.
+func HTML(w io.Writer, flow *sequence.Flow, opts HTMLOptions) error {
 	var src bytes.Buffer
 	if err := Mermaid(&src, flow); err != nil {
 		return err
@@ -28,16 +37,22 @@ func HTML(w io.Writer, flow *sequence.Flow, version string, wholeTokens bool) er
 			title += fmt.Sprintf(" and %d more", len(flow.Inputs)-1)
 		}
 	}
+	var summary *htmlpage.Table
+	if opts.Summary {
+		header, rows := summaryRows(flow)
+		summary = &htmlpage.Table{Caption: "Where each request's time went", Header: header, Rows: rows}
+	}
 	return htmlpage.Write(w, htmlpage.Page{
+		Summary: summary,
 		Title:   title,
 		Mermaid: src.String(),
 		Header: htmlpage.Header{
 			Captures: flow.Inputs,
 			Start:    flow.Start,
 			End:      flow.End,
-			Version:  version,
+			Version:  opts.Version,
 			// The header promises fingerprints only when that is true.
-			WholeTokens: wholeTokens,
+			WholeTokens: opts.WholeTokens,
 		},
 	})
 }

@@ -9,6 +9,12 @@ import (
 
 // PlantUML writes the flow as a PlantUML sequence diagram.
 func PlantUML(w io.Writer, flow *sequence.Flow) error {
+	return plantUML(w, flow, false)
+}
+
+// plantUML writes the diagram, with the summary table as a comment block
+// before @enduml if summary is set.
+func plantUML(w io.Writer, flow *sequence.Flow, summary bool) error {
 	ew := newErrWriter(w)
 	ew.printf("@startuml\n")
 	ew.printf("autonumber\n")
@@ -32,6 +38,14 @@ func PlantUML(w io.Writer, flow *sequence.Flow) error {
 		ew.printf("%s %s %s : %s\n", m.From, arrow, m.To, plantText(m.Label))
 		for _, n := range m.Notes {
 			ew.printf("note over %s : %s\n", strings.Join(n.Over, ", "), plantText(n.Text))
+		}
+	}
+	if summary {
+		if err := ew.flush(); err != nil {
+			return err
+		}
+		if err := summaryText(w, flow, "' "); err != nil {
+			return err
 		}
 	}
 	ew.printf("@enduml\n")

@@ -21,7 +21,11 @@ var Formats = []string{"mermaid", "markdown", "json", "text", "plantuml", "html"
 type Options struct {
 	// Frames appends, to every arrow, the frame where its message starts.
 	Frames bool
-	// Summary adds (text) the table of where each request's time went.
+	// Summary adds the table of where each request's time went, in the
+	// format's own way: a "summary" array in JSON, a table after the text
+	// timeline, a Markdown table after the diagram, a comment block in
+	// Mermaid and PlantUML sources, an HTML table under the diagram. svg
+	// and png have no place for it: the caller shows it elsewhere.
 	Summary bool
 	// Color colours the text timeline (for a terminal).
 	Color bool
@@ -39,23 +43,32 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 	}
 	switch format {
 	case "mermaid", "mmd":
-		return Mermaid(w, flow)
-	case "markdown", "md":
-		return Markdown(w, flow)
-	case "json":
-		return JSON(w, flow)
-	case "text", "txt":
-		if err := text(w, flow, newColorer(opts.Color)); err != nil {
+		if err := Mermaid(w, flow); err != nil || !opts.Summary {
 			return err
 		}
-		if opts.Summary {
-			return SummaryTable(w, flow)
+		return summaryText(w, flow, "%% ")
+	case "markdown", "md":
+		if err := Markdown(w, flow); err != nil || !opts.Summary {
+			return err
 		}
-		return nil
+		return summaryMarkdown(w, flow)
+	case "json":
+		if opts.Summary {
+			return jsonWithSummary(w, flow)
+		}
+		return JSON(w, flow)
+	case "text", "txt":
+		if err := text(w, flow, newColorer(opts.Color)); err != nil || !opts.Summary {
+			return err
+		}
+		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+		return SummaryTable(w, flow)
 	case "plantuml", "puml":
-		return PlantUML(w, flow)
+		return plantUML(w, flow, opts.Summary)
 	case "html":
-		return HTML(w, flow, opts.Version, opts.ShowSecrets)
+		return HTML(w, flow, HTMLOptions{Version: opts.Version, WholeTokens: opts.ShowSecrets, Summary: opts.Summary})
 	case "svg", "png":
 		return Image(context.Background(), w, flow, format)
 	}
@@ -171,10 +184,23 @@ func Markdown(w io.Writer, flow *sequence.Flow) error {
 // JSON writes the flow for machines. Every documented list is an array,
 // even when empty: never null, never missing.
 func JSON(w io.Writer, flow *sequence.Flow) error {
+	return encodeJSON(w, withArrays(flow))
+}
+
+// jsonWithSummary writes the flow as JSON with a "summary" array: where
+// each request's time went (sequence.Timings).
+func jsonWithSummary(w io.Writer, flow *sequence.Flow) error {
+	return encodeJSON(w, struct {
+		*sequence.Flow
+		Summary []sequence.RequestTiming `json:"summary"`
+	}{withArrays(flow), emptyIfNil(sequence.Timings(flow))})
+}
+
+func encodeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(withArrays(flow))
+	return enc.Encode(v)
 }
 
 // withArrays returns a copy of flow whose lists (and its participants' and

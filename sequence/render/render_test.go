@@ -118,3 +118,35 @@ func TestWriteErrorsAreReported(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryEscaped checks that a hostile request line cannot break out
+// of the summary in any format that carries it.
+func TestSummaryEscaped(t *testing.T) {
+	flow := sample()
+	flow.Participants[1].Role = sequence.RoleKeystone
+	flow.Messages[0].Label = "x"
+	flow.Messages[0].Target = "/a|b</td><script>alert(1)</script>\n%%{init}"
+	flow.Messages[1].Duration = 5e6
+	for _, c := range []struct {
+		format string
+		bad    []string
+	}{
+		{"markdown", []string{"a|b", "<script>", "\n%%{init}"}},
+		{"mermaid", []string{"\n%%{init}", "\n<script>"}},
+		{"plantuml", []string{"\n%%{init}"}},
+		{"text", []string{"\n%%{init}"}},
+	} {
+		var b bytes.Buffer
+		if err := Write(&b, flow, c.format, Options{Summary: true}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "itself") || !strings.Contains(b.String(), "/a") {
+			t.Errorf("%s: no summary:\n%s", c.format, b.String())
+		}
+		for _, bad := range c.bad {
+			if strings.Contains(b.String(), bad) {
+				t.Errorf("%s: %q unescaped:\n%s", c.format, bad, b.String())
+			}
+		}
+	}
+}

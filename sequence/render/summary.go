@@ -9,13 +9,15 @@ import (
 	"github.com/authflow/authflow/sequence"
 )
 
-// SummaryTable writes, for each request a client made, where its time
-// went: token validation, service authentication, database (its busy
-// time), cache, file I/O, other calls, and the rest (the service itself).
-func SummaryTable(w io.Writer, flow *sequence.Flow) error {
-	timings := sequence.Timings(flow)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	header := []string{"#", "request", "status", "total"}
+// SummaryTitle heads the summary table wherever it is written.
+const SummaryTitle = "summary: where each request's time went"
+
+// summaryRows returns the summary table, for each request a client made:
+// where its time went (token validation, service authentication,
+// database (its busy time), cache, file I/O, other calls, and the rest: the service
+// itself). Cells are plain one-line text.
+func summaryRows(flow *sequence.Flow) (header []string, rows [][]string) {
+	header = []string{"#", "request", "status", "total"}
 	for _, c := range sequence.SpentOrder {
 		if c == sequence.SpentDatabase {
 			c = "database busy" // not the span of the bursts of queries
@@ -23,8 +25,7 @@ func SummaryTable(w io.Writer, flow *sequence.Flow) error {
 		header = append(header, c)
 	}
 	header = append(header, "itself")
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, rt := range timings {
+	for _, rt := range sequence.Timings(flow) {
 		row := []string{fmt.Sprint(rt.Seq), shortReq(rt.Request), fmt.Sprint(rt.Status), msCell(rt.TotalMS)}
 		rest := rt.TotalMS
 		for _, c := range sequence.SpentOrder {
@@ -32,9 +33,71 @@ func SummaryTable(w io.Writer, flow *sequence.Flow) error {
 			rest -= rt.Spent[c]
 		}
 		row = append(row, msCell(max(rest, 0)))
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// SummaryTable writes the summary table as aligned text, under its title.
+func SummaryTable(w io.Writer, flow *sequence.Flow) error {
+	return summaryText(w, flow, "")
+}
+
+// summaryText writes the summary as aligned text, each line (the title
+// first) starting with prefix: "" for text, a comment marker for diagram
+// sources.
+func summaryText(w io.Writer, flow *sequence.Flow, prefix string) error {
+	header, rows := summaryRows(flow)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	ew := newErrWriter(w)
+	ew.printf("%s%s\n", prefix, SummaryTitle)
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if line != "" {
+			ew.printf("%s%s", prefix, line)
+		}
+	}
+	return ew.flush()
+}
+
+// summaryMarkdown writes the summary as a Markdown table under a heading.
+func summaryMarkdown(w io.Writer, flow *sequence.Flow) error {
+	header, rows := summaryRows(flow)
+	ew := newErrWriter(w)
+	ew.printf("\n## Summary\n\nWhere each request's time went.\n\n")
+	cells := func(row []string) {
+		esc := make([]string, len(row))
+		for i, c := range row {
+			esc[i] = markdownCell(c)
+		}
+		ew.printf("| %s |\n", strings.Join(esc, " | "))
+	}
+	cells(header)
+	ew.printf("|%s\n", strings.Repeat("---|", len(header)))
+	for _, row := range rows {
+		cells(row)
+	}
+	return ew.flush()
+}
+
+// markdownCell escapes text for a Markdown table cell: wire text can
+// neither end the cell nor start markup.
+func markdownCell(s string) string {
+	var b strings.Builder
+	for _, r := range oneLine(s) {
+		if strings.ContainsRune(`\|*_`+"`"+`<>[]&~`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func msCell(ms float64) string {
@@ -49,10 +112,11 @@ func msCell(ms float64) string {
 	return fmt.Sprintf("%.1f s", ms/1000)
 }
 
+// shortReq cuts a request line to 48 characters (whole runes).
 func shortReq(r string) string {
-	r = oneLine(r)
-	if len(r) > 48 {
-		return r[:47] + "…"
+	rs := []rune(oneLine(r))
+	if len(rs) > 48 {
+		return string(rs[:47]) + "…"
 	}
-	return r
+	return string(rs)
 }

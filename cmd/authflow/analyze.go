@@ -232,7 +232,7 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 	}
 	// An image has no room for text: the summary goes to stderr.
 	if o.summary && (format == "svg" || format == "png") {
-		render.SummaryTable(cmd.ErrOrStderr(), flow)
+		render.SummaryBlock(cmd.ErrOrStderr(), flow)
 	}
 	if o.findings && format != "text" && format != "markdown" && format != "json" {
 		findings.Write(cmd.ErrOrStderr(), flow.Findings)

@@ -44,7 +44,7 @@ func plantUML(w io.Writer, flow *sequence.Flow, summary bool) error {
 		if err := ew.flush(); err != nil {
 			return err
 		}
-		if err := summaryText(w, flow, "' "); err != nil {
+		if err := summaryText(w, flow, "' ", true); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,7 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 		if err := Mermaid(w, flow); err != nil || !opts.Summary {
 			return err
 		}
-		return summaryText(w, flow, "%% ")
+		return summaryText(w, flow, "%% ", true)
 	case "markdown", "md":
 		if err := Markdown(w, flow); err != nil || !opts.Summary {
 			return err
@@ -64,7 +64,7 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 		if _, err := fmt.Fprintln(w); err != nil {
 			return err
 		}
-		return SummaryTable(w, flow)
+		return SummaryBlock(w, flow)
 	case "plantuml", "puml":
 		return plantUML(w, flow, opts.Summary)
 	case "html":

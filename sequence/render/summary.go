@@ -38,15 +38,22 @@ func summaryRows(flow *sequence.Flow) (header []string, rows [][]string) {
 	return header, rows
 }
 
-// SummaryTable writes the summary table as aligned text, under its title.
+// SummaryTable writes the summary table as aligned text, its header line
+// first.
 func SummaryTable(w io.Writer, flow *sequence.Flow) error {
-	return summaryText(w, flow, "")
+	return summaryText(w, flow, "", false)
+}
+
+// SummaryBlock writes the summary table as aligned text under its title
+// (SummaryTitle), as the text timeline ends with it.
+func SummaryBlock(w io.Writer, flow *sequence.Flow) error {
+	return summaryText(w, flow, "", true)
 }
 
 // summaryText writes the summary as aligned text, each line (the title
-// first) starting with prefix: "" for text, a comment marker for diagram
-// sources.
-func summaryText(w io.Writer, flow *sequence.Flow, prefix string) error {
+// first, if asked for) starting with prefix: "" for text, a comment marker
+// for diagram sources.
+func summaryText(w io.Writer, flow *sequence.Flow, prefix string, title bool) error {
 	header, rows := summaryRows(flow)
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -58,7 +65,9 @@ func summaryText(w io.Writer, flow *sequence.Flow, prefix string) error {
 		return err
 	}
 	ew := newErrWriter(w)
-	ew.printf("%s%s\n", prefix, SummaryTitle)
+	if title {
+		ew.printf("%s%s\n", prefix, SummaryTitle)
+	}
 	for _, line := range strings.SplitAfter(b.String(), "\n") {
 		if line != "" {
 			ew.printf("%s%s", prefix, line)

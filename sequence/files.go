@@ -25,6 +25,7 @@ type fileUse struct {
 	lastWrite     time.Time
 	path          string
 	pid           int
+	fd            int
 	comm          string
 }
 
@@ -40,7 +41,7 @@ func (b *builder) fileEvent(e *event.Event, fe *fsevent.Event) {
 	key := [2]int{fe.PID, fe.FD}
 	x := b.fds[key]
 	if fe.Op == fsevent.Open || x == nil {
-		x = &exchange{proto: protoFile, start: e.Start.Time, end: e.End, file: &fileUse{path: fe.Path, pid: fe.PID, comm: fe.Comm}}
+		x = &exchange{proto: protoFile, start: e.Start.Time, end: e.End, file: &fileUse{path: fe.Path, pid: fe.PID, fd: fe.FD, comm: fe.Comm}}
 		x.image = imageOfPath(fe.Path)
 		b.xs = append(b.xs, x)
 		if fe.Op == fsevent.Open {
@@ -49,6 +50,11 @@ func (b *builder) fileEvent(e *event.Event, fe *fsevent.Event) {
 			if fe.Failed() {
 				return
 			}
+		} else {
+			// The open came before tracing started (the process already
+			// had the file open): the descriptor's first call stands in
+			// for it, and the messages say which descriptor it was.
+			x.resp = e
 		}
 		b.fds[key] = x
 	}
@@ -81,6 +87,15 @@ func (b *builder) fileEvent(e *event.Event, fe *fsevent.Event) {
 	if e.End.After(x.end) {
 		x.end = e.End
 	}
+}
+
+// unopened names the descriptor of a use whose open was not traced, as
+// a label suffix: " (fd 14, opened before tracing)"; "" otherwise.
+func (f *fileUse) unopened() string {
+	if f.open != nil {
+		return ""
+	}
+	return fmt.Sprintf(" (fd %d, opened before tracing)", f.fd)
 }
 
 // imageOfPath returns the image id a Glance file store path names
@@ -174,7 +189,7 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 		m.Calls = f.reads
 		n := f.rbytes
 		m.Bytes = &n
-		m.Label = fmt.Sprintf("read %s in %s", size(f.rbytes), plural(f.reads, "read"))
+		m.Label = fmt.Sprintf("read %s in %s", size(f.rbytes), plural(f.reads, "read")) + f.unopened()
 		m.Duration = f.lastRead.Sub(f.firstRead)
 		m.End = f.lastRead
 		out = append(out, &pending{msg: m, at: event.Position{Time: f.firstRead}, x: x, cause: x.cause})
@@ -185,7 +200,7 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 		m.Calls = f.writes
 		n := f.wbytes
 		m.Bytes = &n
-		m.Label = fmt.Sprintf("write %s in %s", size(f.wbytes), plural(f.writes, "write"))
+		m.Label = fmt.Sprintf("write %s in %s", size(f.wbytes), plural(f.writes, "write")) + f.unopened()
 		m.Duration = f.lastWrite.Sub(f.firstWrite)
 		m.End = f.lastWrite
 		out = append(out, &pending{msg: m, at: event.Position{Time: f.firstWrite}, x: x, cause: x.cause})

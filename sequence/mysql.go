@@ -55,7 +55,7 @@ func (b *builder) mysqlMessages(x *exchange) []*pending {
 		m.Rows = &rows
 		m.Label = resultLabel(r)
 		if r.Kind == mysql.KindError {
-			m.Error = fmt.Sprintf("%d: %s", r.ErrorCode, mysql.Redact(r.ErrorMessage))
+			m.Error = fmt.Sprintf("%d: %s", r.ErrorCode, mysql.RedactError(r.ErrorMessage))
 			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: b.t(noteDBError, m.Error)})
 		}
 		out = append(out, &pending{msg: m, at: re.Start, x: x, cause: x.cause})
@@ -82,7 +82,7 @@ func oneLineSQL(s string) string {
 func resultLabel(r *mysql.Result) string {
 	switch r.Kind {
 	case mysql.KindError:
-		return fmt.Sprintf("error %d: %s", r.ErrorCode, mysql.Redact(r.ErrorMessage))
+		return fmt.Sprintf("error %d: %s", r.ErrorCode, mysql.RedactError(r.ErrorMessage))
 	case mysql.KindResultSet:
 		return "ok, " + plural(r.Rows, "row")
 	case mysql.KindOK:

@@ -92,7 +92,7 @@ func (b *builder) runMessages(r *dbRun) []*pending {
 			if res.Kind == mysql.KindError {
 				errs++
 				if firstErr == "" {
-					firstErr = fmt.Sprintf("%d: %s", res.ErrorCode, mysql.Redact(res.ErrorMessage))
+					firstErr = fmt.Sprintf("%d: %s", res.ErrorCode, mysql.RedactError(res.ErrorMessage))
 				}
 			}
 			lastResult = &pending{at: re.Start, x: first}

@@ -100,7 +100,7 @@ func (t *timeline) event(e *event.Event) {
 		t.line(e.Start, "%s login as %s to %s", t.name.Sprint("mysql"), d.User, d.Database)
 	case *mysql.Result:
 		if d.Kind == mysql.KindError {
-			t.line(e.Start, "%s %s", t.name.Sprint("mysql"), t.fail.Sprintf("error %d: %s", d.ErrorCode, mysql.Redact(d.ErrorMessage)))
+			t.line(e.Start, "%s %s", t.name.Sprint("mysql"), t.fail.Sprintf("error %d: %s", d.ErrorCode, mysql.RedactError(d.ErrorMessage)))
 		}
 	}
 	switch e.Kind {

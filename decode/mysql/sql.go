@@ -1,6 +1,8 @@
 package mysql
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 )
 
@@ -18,15 +20,20 @@ const MaxTables = 32
 // `WHERE password = ?`.
 func Redact(statement string) string {
 	s := statement
+	spans := literalSpans(s)
 	var out strings.Builder
 	out.Grow(len(s))
 	identEnd := -1   // out length right after the last identifier copied
 	identStart := -1 // out length where that identifier began
+	k := 0           // the first span that does not end before i
 	for i := 0; i < len(s); {
+		for k < len(spans) && spans[k].end <= i {
+			k++
+		}
 		c := s[i]
-		switch {
-		case c == '\'' || c == '"':
-			// A prefix glued to the quote is part of the literal:
+		if k < len(spans) && spans[k].start <= i {
+			// Inside a string literal under some reading: none of it is
+			// copied. A prefix glued to the quote is part of the literal:
 			// N'…', X'…', B'…', _utf8mb4'…'.
 			if identEnd == out.Len() && identStart >= 0 {
 				p := out.String()[identStart:]
@@ -34,11 +41,20 @@ func Redact(statement string) string {
 					trimBuilder(&out, identStart)
 				}
 			}
-			i = skipQuoted(s, i)
+			i = spans[k].end
+			out.WriteByte('?')
+			identEnd = -1
+			continue
+		}
+		switch {
+		case c == '\'' || c == '"':
+			// Not a literal under either reading (a scanner mismatch):
+			// redact it anyway.
+			i = skipQuoted(s, i, true)
 			out.WriteByte('?')
 			identEnd = -1
 		case c == '`':
-			j := skipQuoted(s, i)
+			j := skipQuoted(s, i, true)
 			out.WriteString(s[i:j])
 			identEnd = -1
 			i = j
@@ -154,27 +170,51 @@ func isLiteralPrefix(p string) bool {
 	return len(p) > 1 && p[0] == '_'
 }
 
-// skipQuoted returns the index after the quoted literal or identifier
-// starting at s[i] (its quote character), honouring doubled quotes and,
-// except for backquotes, backslash escapes. An unterminated one runs to
-// the end.
-func skipQuoted(s string, i int) int {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			if q != '`' {
-				j++
-			}
-		case q:
-			if j+1 < len(s) && s[j+1] == q {
-				j++
-				continue
-			}
-			return j + 1
+// span is a range [start, end) of a statement.
+type span struct{ start, end int }
+
+// literalSpans returns where the string literals of s are, for showing
+// none of them: under MySQL's default quoting (backslash escapes) and
+// under NO_BACKSLASH_ESCAPES, which the capture does not tell apart.
+// Where the two readings disagree ('a\' , 'SECRET' is one literal and
+// an identifier under the first, two literals under the second), the
+// literals overlapping each other are merged into one span, so that
+// nothing a literal holds under either reading is shown. The price: a
+// statement with an escaped quote ('it\'s') is redacted from that
+// literal to its end, where the second reading's literal runs.
+func literalSpans(s string) []span {
+	a := stringTokens(s, true)
+	if strings.IndexByte(s, '\\') < 0 {
+		return a
+	}
+	b := stringTokens(s, false)
+	if slices.Equal(a, b) {
+		return a
+	}
+	all := append(a, b...)
+	slices.SortFunc(all, func(x, y span) int { return cmp.Compare(x.start, y.start) })
+	var out []span
+	for _, sp := range all {
+		if n := len(out); n > 0 && sp.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, sp.end)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// stringTokens returns the spans of the quoted string literals of s
+// ('…' and "…"), with backslash escapes or without.
+func stringTokens(s string, backslash bool) []span {
+	t := &tableScanner[string]{s: s, noBackslash: !backslash}
+	var out []span
+	for tk := t.next(); tk.kind != 0; tk = t.next() {
+		if tk.kind == 's' {
+			out = append(out, span{tk.start, tk.end})
 		}
 	}
-	return len(s)
+	return out
 }
 
 // numberEnd returns the end of the number literal at s[i], or false when
@@ -259,6 +299,8 @@ type tableScanner[T ~string | ~[]byte] struct {
 	s      T
 	i      int
 	tables []string
+	// noBackslash reads quoted strings as under NO_BACKSLASH_ESCAPES.
+	noBackslash bool
 }
 
 type token struct {
@@ -295,7 +337,7 @@ func (t *tableScanner[T]) next() token {
 			t.i += 2 // end of an executable comment
 		case c == '\'' || c == '"' || c == '`':
 			start := t.i
-			t.i = skipQuotedT(s, t.i)
+			t.i = skipQuoted(s, t.i, !t.noBackslash)
 			kind := byte('s')
 			if c == '`' {
 				kind = 'q'
@@ -319,12 +361,16 @@ func (t *tableScanner[T]) next() token {
 	return token{}
 }
 
-func skipQuotedT[T ~string | ~[]byte](s T, i int) int {
+// skipQuoted returns the index after the quoted literal or identifier
+// starting at s[i] (its quote character), honouring doubled quotes and,
+// except for backquotes, backslash escapes if backslash is set. An
+// unterminated one runs to the end.
+func skipQuoted[T ~string | ~[]byte](s T, i int, backslash bool) int {
 	q := s[i]
 	for j := i + 1; j < len(s); j++ {
 		switch s[j] {
 		case '\\':
-			if q != '`' {
+			if backslash && q != '`' {
 				j++
 			}
 		case q:

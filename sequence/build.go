@@ -9,6 +9,7 @@ import (
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/httpdec"
 	"github.com/authflow/authflow/decode/openstack"
+	"github.com/authflow/authflow/decode/secrets"
 )
 
 // Options control how the flow is built.
@@ -30,6 +31,11 @@ type Options struct {
 	Timing bool
 	// Lang is the language of notes: "en" (default) or "zh".
 	Lang string
+	// Secrets collects what the capture revealed (passwords, secrets,
+	// tokens) and is scrubbed from every string of the flow; Build adds
+	// what it sees and MemcacheSecret. Nil: Build makes its own. Pass one
+	// to scrub other output (errors, warnings) with it too.
+	Secrets *secrets.Set
 }
 
 // exchange is one request and its answer (or one of them alone), the unit
@@ -76,6 +82,13 @@ func (x *exchange) first() *event.Event {
 
 // Build correlates events (in any order) into a flow.
 func Build(events []*event.Event, opts Options) *Flow {
+	if opts.Secrets == nil {
+		opts.Secrets = secrets.New(opts.ShowSecrets)
+	}
+	opts.Secrets.AddSecret(opts.MemcacheSecret)
+	for _, e := range events {
+		opts.Secrets.Observe(e)
+	}
 	b := &builder{opts: opts, flow: &Flow{Inputs: opts.Inputs, Warnings: []string{}}}
 	evs := slices.Clone(events)
 	slices.SortStableFunc(evs, compareEvents)
@@ -94,6 +107,7 @@ func Build(events []*event.Event, opts Options) *Flow {
 	b.stitch()
 	b.summarize()
 	b.draw()
+	b.flow.Scrub(opts.Secrets.Scrub)
 	return b.flow
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/authflow/authflow/decode/memcached"
 	"github.com/authflow/authflow/decode/openstack"
+	"github.com/authflow/authflow/decode/secrets"
 )
 
 // memcachedKind is the kind of the message of a memcached command.
@@ -25,6 +26,10 @@ func memcachedKind(op string) Kind {
 func (b *builder) keyLabel(key string) string {
 	if tok, ok := b.cacheKeys[key]; ok {
 		return "token " + b.fp(tok)
+	}
+	if secrets.TokenShaped(key) {
+		// A raw token used as the key itself.
+		return "token " + b.fp(key)
 	}
 	if openstack.ProtectedCacheKey(key) {
 		return "protected token entry " + shorten(key, 20)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/decode"
+	"github.com/authflow/authflow/decode/secrets"
 	"github.com/authflow/authflow/decode/stream"
 	"github.com/authflow/authflow/pipeline"
 	"github.com/authflow/authflow/sequence"
@@ -244,7 +245,27 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 type loaded struct {
 	flow      *sequence.Flow
 	inputErrs []error
+	// secrets is what the inputs revealed: every text written is
+	// scrubbed of it.
+	secrets *secrets.Set
 }
+
+// scrub removes the secrets the inputs revealed from s.
+func (l *loaded) scrub(s string) string {
+	if l.secrets == nil {
+		return s
+	}
+	return l.secrets.Scrub(s)
+}
+
+// scrubbedError is an error whose text is scrubbed of secrets.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // finish reports input errors and warnings on stderr and turns input
 // errors into the partial-result exit code.
@@ -256,16 +277,17 @@ func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
 				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(l.flow.Warnings)-show)
 				break
 			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", oneLine(w))
+			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", oneLine(l.scrub(w)))
 		}
 	}
 	if len(l.inputErrs) == 0 {
 		return nil
 	}
 	for _, e := range l.inputErrs[:len(l.inputErrs)-1] {
-		fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", e)
+		fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", l.scrub(e.Error()))
 	}
-	return &exitCodeError{code: exitPartial, err: l.inputErrs[len(l.inputErrs)-1]}
+	last := l.inputErrs[len(l.inputErrs)-1]
+	return &exitCodeError{code: exitPartial, err: &scrubbedError{msg: l.scrub(last.Error()), err: last}}
 }
 
 func oneLine(s string) string {
@@ -320,6 +342,8 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	}
 	opts := o.pipelineOptions(aliases)
 	opts.Selection = func() (sequence.Selection, error) { return sel, nil }
+	sec := secrets.New(o.showSecrets)
+	opts.Build.Secrets = sec
 
 	// The Go heap as a whole is kept near --max-memory too: the collector
 	// works harder as it gets close.
@@ -350,7 +374,7 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if err := writeMemProfile(o.memProfile); err != nil {
 		return nil, err
 	}
-	return &loaded{flow: res.Flow, inputErrs: res.InputErrors}, nil
+	return &loaded{flow: res.Flow, inputErrs: res.InputErrors, secrets: sec}, nil
 }
 
 // pipelineOptions map the flags to the pipeline's options (all but the

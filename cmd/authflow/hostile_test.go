@@ -286,6 +286,15 @@ func hostileCases() []hostileCase {
 			labels:   []string{"get"},
 		},
 		{
+			// Every kind of secret on the wire (TestNoSecretsInOutput
+			// checks every output for them).
+			file:   "secrets.pcap",
+			build:  buildSecrets,
+			args:   []string{"--detail", "--memcache-secret", craftedMemcacheSecret},
+			exit:   exitOK,
+			labels: []string{"POST /v3/auth/tokens: password admin@Default", "201 Created", "404", "CREATE USER", "error 1064"},
+		},
+		{
 			file:     "mysql-huge.pcap",
 			build:    buildMySQLHuge,
 			args:     []string{"--detail"},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,8 +53,11 @@ func captureTokens(t *testing.T, paths []string) []string {
 	return out
 }
 
-// TestNoSecretsInOutput runs every output format over every capture and
-// looks for the lab's passwords and for whole tokens.
+// TestNoSecretsInOutput runs every output format over every capture,
+// real and crafted (testdata/hostile/secrets.pcap: every kind of secret
+// on the wire), with every option set, and looks for the lab's and the
+// crafted capture's passwords and for whole tokens in standard output
+// and standard error; filter too.
 func TestNoSecretsInOutput(t *testing.T) {
 	formats := []string{"mermaid", "markdown", "json", "text", "plantuml", "html"}
 	inputs := map[string][]string{}
@@ -64,6 +68,9 @@ func TestNoSecretsInOutput(t *testing.T) {
 	for _, p := range live {
 		inputs["live/"+filepath.Base(p)] = []string{p}
 	}
+	crafted := filepath.Join(hostileDir, "secrets.pcap")
+	inputs["crafted/secrets.pcap"] = []string{"--memcache-secret", craftedMemcacheSecret, crafted}
+	secrets := append(slices.Clone(labSecrets), craftedSecrets...)
 	for name, args := range inputs {
 		t.Run(name, func(t *testing.T) {
 			var paths []string
@@ -73,35 +80,46 @@ func TestNoSecretsInOutput(t *testing.T) {
 				}
 			}
 			tokens := captureTokens(t, paths)
+			if name == "crafted/secrets.pcap" {
+				tokens = []string{craftedToken, craftedJWS, craftedUUIDToken}
+			}
 			if len(tokens) == 0 && name != "bad-password" {
 				t.Fatal("no token found in the capture: the check would be vacuous")
 			}
-			for _, format := range formats {
-				for _, extra := range [][]string{nil, {"--detail", "--timing", "--frames"}, {"--memcache-secret", "lab-secret-key", "-q"}} {
-					args := append(append([]string{"analyze", "-f", format, "--findings"}, extra...), args...)
-					out, _, code := runCLI(t, args...)
-					if code != exitOK {
-						t.Fatalf("%v: exit %d", args, code)
+			check := func(args []string, out string) {
+				t.Helper()
+				for _, s := range secrets {
+					if strings.Contains(out, s) {
+						t.Errorf("%v: output contains the secret %q", args, s)
 					}
-					for _, s := range labSecrets {
-						if strings.Contains(out, s) {
-							t.Errorf("%v: output contains the secret %q", args, s)
-						}
-					}
-					for _, tok := range tokens {
-						if strings.Contains(out, tok) || strings.Contains(out, tok[:40]) {
-							t.Errorf("%v: output contains a whole token %s…", args, tok[:12])
-						}
+				}
+				for _, tok := range tokens {
+					if strings.Contains(out, tok) || strings.Contains(out, tok[:min(len(tok), 24)]) {
+						t.Errorf("%v: output contains a whole token %s…", args, tok[:12])
 					}
 				}
 			}
+			for _, format := range formats {
+				for _, extra := range [][]string{nil, {"--detail=2", "--findings", "--timing", "--frames", "--summary"}, {"--memcache-secret", "lab-secret-key"}} {
+					args := append(append([]string{"analyze", "-f", format, "--findings"}, extra...), args...)
+					out, stderr, code := runCLI(t, args...)
+					if code != exitOK {
+						t.Fatalf("%v: exit %d", args, code)
+					}
+					check(args, out)
+					check(args, stderr)
+				}
+			}
+			fargs := append([]string{"filter", "--detail=2"}, args...)
+			out, stderr, _ := runCLI(t, fargs...)
+			check(fargs, out+stderr)
 			// --show-secrets shows tokens, and still no password.
-			out, stderr, _ := runCLI(t, append([]string{"analyze", "-f", "json", "--show-secrets"}, args...)...)
+			out, stderr, _ = runCLI(t, append([]string{"analyze", "-f", "json", "--show-secrets"}, args...)...)
 			if !strings.Contains(stderr, "--show-secrets") {
 				t.Errorf("--show-secrets does not say so on stderr")
 			}
-			for _, s := range labSecrets {
-				if strings.Contains(out, s) {
+			for _, s := range secrets {
+				if strings.Contains(out+stderr, s) {
 					t.Errorf("--show-secrets: output contains the secret %q", s)
 				}
 			}

@@ -70,6 +70,13 @@ type Result struct {
 	InputErrors []error
 	// Stats counts what decoding saw.
 	Stats decode.Stats
+	// Selected says a selection was applied: Flow is part of the whole
+	// flow, which had WholeMessages messages.
+	Selected      bool
+	WholeMessages int
+	// Unmatched are the parts of the selection that match nothing in the
+	// whole flow, with what it has instead.
+	Unmatched []sequence.Unmatched
 }
 
 // Run decodes every packet of in.Source, adds the file events, builds the
@@ -101,6 +108,10 @@ func Run(in Packets, opts Options) (*Result, error) {
 		sel, err := opts.Selection()
 		if err != nil {
 			return nil, err
+		}
+		if !sel.Empty() {
+			res.Selected, res.WholeMessages = true, len(flow.Messages)
+			res.Unmatched = sel.Unmatched(flow)
 		}
 		res.Flow = sequence.Select(flow, sel)
 	}

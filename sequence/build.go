@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/authflow/authflow/decode/event"
@@ -107,8 +108,33 @@ func Build(events []*event.Event, opts Options) *Flow {
 	b.stitch()
 	b.summarize()
 	b.draw()
+	b.checkMemcacheSecret()
 	b.flow.Scrub(opts.Secrets.Scrub)
 	return b.flow
+}
+
+// checkMemcacheSecret warns when a memcache secret was given but tied no
+// protected cache key to a token: a wrong secret must not pass unseen.
+func (b *builder) checkMemcacheSecret() {
+	if b.opts.MemcacheSecret == "" {
+		return
+	}
+	protected, tied := 0, 0
+	for _, m := range b.flow.Messages {
+		if m.Response || !strings.HasPrefix(string(m.Kind), "memcached.") || !openstack.ProtectedCacheKey(m.Key) {
+			continue
+		}
+		protected++
+		if m.Token != "" {
+			tied++
+		}
+	}
+	switch {
+	case protected == 0:
+		b.flow.Warnings = append(b.flow.Warnings, "--memcache-secret: no cache key in the capture is protected (memcache_security_strategy MAC or ENCRYPT): the secret is not needed and tied nothing")
+	case tied == 0:
+		b.flow.Warnings = append(b.flow.Warnings, fmt.Sprintf("--memcache-secret ties none of the %d protected cache keys to a token seen in the capture: is it the memcache_secret_key of the service's [keystone_authtoken]?", protected))
+	}
 }
 
 func compareEvents(a, b *event.Event) int {

@@ -81,11 +81,14 @@ func Select(flow *Flow, s Selection) *Flow {
 			}
 		}
 	}
+	// Names that match no participant select nothing; they must not
+	// leave the participant filter empty, which would keep everyone.
+	noParticipant := len(s.Participants) > 0 && len(parts) == 0
 	out := &Flow{Inputs: flow.Inputs, Clocks: flow.Clocks, Warnings: flow.Warnings, Findings: flow.Findings, Start: flow.Start, End: flow.End}
 	renum := map[int]int{}
 	used := map[string]bool{}
 	for _, m := range flow.Messages {
-		if !keep[m.Seq] || !s.inWindow(m) {
+		if !keep[m.Seq] || !s.inWindow(m) || noParticipant {
 			continue
 		}
 		if len(parts) > 0 && !parts[m.From] && !parts[m.To] {
@@ -121,4 +124,91 @@ func Select(flow *Flow, s Selection) *Flow {
 
 func (s *Selection) inWindow(m *Message) bool {
 	return (s.Since.IsZero() || !m.Time.Before(s.Since)) && (s.Until.IsZero() || !m.Time.After(s.Until))
+}
+
+// Unmatched is a part of a selection that matches nothing in a flow, with
+// what the flow has instead.
+type Unmatched struct {
+	// What names the part: "token", "image", "participant" or "window".
+	What string
+	// Value is what was asked for (for a window, its bounds).
+	Value string
+	// Have lists what the flow has of that kind: fingerprints, image ids,
+	// participant names, or the first and last message times.
+	Have []string
+}
+
+// Unmatched returns the parts of s that match nothing in flow (the whole
+// flow, before selecting), each with what the flow has instead.
+func (s *Selection) Unmatched(flow *Flow) []Unmatched {
+	var out []Unmatched
+	var tokens, images []string
+	seenTok, seenImg := map[string]bool{}, map[string]bool{}
+	tokenFound, imageFound := false, false
+	for _, m := range flow.Messages {
+		for _, t := range []string{m.Token, m.AuthToken} {
+			if t == "" {
+				continue
+			}
+			if s.Token != "" && strings.HasPrefix(t, s.Token) {
+				tokenFound = true
+			}
+			if !seenTok[t] {
+				seenTok[t] = true
+				tokens = append(tokens, t)
+			}
+		}
+		if m.Image != "" {
+			if s.Image != "" && strings.HasPrefix(m.Image, s.Image) {
+				imageFound = true
+			}
+			if !seenImg[m.Image] {
+				seenImg[m.Image] = true
+				images = append(images, m.Image)
+			}
+		}
+	}
+	if s.Token != "" && !tokenFound {
+		out = append(out, Unmatched{What: "token", Value: s.Token, Have: tokens})
+	}
+	if s.Image != "" && !imageFound {
+		out = append(out, Unmatched{What: "image", Value: s.Image, Have: images})
+	}
+	for _, want := range s.Participants {
+		found := false
+		var names []string
+		for _, p := range flow.Participants {
+			names = append(names, p.Name)
+			if strings.EqualFold(p.ID, want) || strings.EqualFold(p.Name, want) {
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, Unmatched{What: "participant", Value: want, Have: names})
+		}
+	}
+	if !s.Since.IsZero() || !s.Until.IsZero() {
+		inside := false
+		for _, m := range flow.Messages {
+			if s.inWindow(m) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			u := Unmatched{What: "window", Value: windowText(s.Since) + " to " + windowText(s.Until)}
+			if n := len(flow.Messages); n > 0 {
+				u.Have = []string{flow.Messages[0].Time.UTC().Format(time.RFC3339Nano), flow.Messages[n-1].Time.UTC().Format(time.RFC3339Nano)}
+			}
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func windowText(t time.Time) string {
+	if t.IsZero() {
+		return "…"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -374,6 +374,9 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if err := writeMemProfile(o.memProfile); err != nil {
 		return nil, err
 	}
+	if err := checkSelection(cmd, res); err != nil {
+		return nil, err
+	}
 	return &loaded{flow: res.Flow, inputErrs: res.InputErrors, secrets: sec}, nil
 }
 

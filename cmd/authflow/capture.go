@@ -228,6 +228,11 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 		}
 		fmt.Fprintln(stderr)
 	}
+	// The packets are written: a selection that matches nothing is only a
+	// warning here.
+	for _, u := range res.Unmatched {
+		res.Flow.Warnings = append(res.Flow.Warnings, unmatchedText(u))
+	}
 	if o.output != "" {
 		if err := writeFlow(cmd, res.Flow, outputOptions{output: o.output, format: format, showSecrets: o.showSecrets}); err != nil {
 			return err

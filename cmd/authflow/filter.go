@@ -35,6 +35,11 @@ The selection flags (--token, --image, --no-db, …) select as for analyze.`,
 			if err != nil {
 				return err
 			}
+			if o.output != "" {
+				if err := checkInput(cmd, res.flow, o.output); err != nil {
+					return err
+				}
+			}
 			if err := writeOutput(cmd, "", func(w io.Writer) error { return writeFilters(w, res.flow, o.output) }); err != nil {
 				return &exitCodeError{code: exitFailure, err: err}
 			}
@@ -75,11 +80,32 @@ func displayFilter(frames []int) string {
 	return "frame.number in {" + strings.Join(parts, ", ") + "}"
 }
 
+// namesInput reports whether only (as given to --input) names the input
+// file name.
+func namesInput(only, name string) bool {
+	return name == only || strings.HasSuffix(only, "/"+name) || baseName(only) == name
+}
+
+// checkInput checks that --input names one of the capture files: a name
+// that is none of them is a usage error listing them. A capture none of
+// whose frames are drawn gets its (empty) filter, and a word on stderr.
+func checkInput(cmd *cobra.Command, flow *sequence.Flow, only string) error {
+	for _, name := range flow.Inputs {
+		if namesInput(only, name) {
+			if len(Filters(flow)[name]) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: --input %s: no drawn message starts in it; its filter selects no frame\n", only)
+			}
+			return nil
+		}
+	}
+	return usageError{fmt.Errorf("--input %s names no capture file analysed; they are: %s", only, strings.Join(flow.Inputs, ", "))}
+}
+
 func writeFilters(w io.Writer, flow *sequence.Flow, only string) error {
 	filters := Filters(flow)
 	if only != "" {
 		for name, frames := range filters {
-			if name == only || strings.HasSuffix(only, "/"+name) || baseName(only) == name {
+			if namesInput(only, name) {
 				_, err := fmt.Fprintln(w, displayFilter(frames))
 				return err
 			}

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/authflow/authflow/capture"
+	"github.com/authflow/authflow/pipeline"
 	"github.com/authflow/authflow/sequence"
 )
 
@@ -113,4 +116,58 @@ func frameTime(paths []string, file string, n int) (time.Time, error) {
 			return p.Info.Timestamp, nil
 		}
 	}
+}
+
+// unmatchedText says, in a line, what part of the selection matched
+// nothing and what the capture has instead.
+func unmatchedText(u sequence.Unmatched) string {
+	have := func(kind string) string {
+		if len(u.Have) == 0 {
+			return "; the capture has no " + kind
+		}
+		const show = 12
+		list := u.Have
+		more := ""
+		if len(list) > show {
+			more = fmt.Sprintf(" and %d more", len(list)-show)
+			list = list[:show]
+		}
+		return fmt.Sprintf("; the capture has %s: %s%s", kind, strings.Join(list, ", "), more)
+	}
+	switch u.What {
+	case "token":
+		return fmt.Sprintf("--token %s matches no token%s", u.Value, have("tokens"))
+	case "image":
+		return fmt.Sprintf("--image %s matches no image%s", u.Value, have("images"))
+	case "participant":
+		return fmt.Sprintf("--participant %s matches no participant%s", u.Value, have("participants"))
+	case "window":
+		if len(u.Have) == 2 {
+			return fmt.Sprintf("--since/--until (%s) keep no message; the capture's messages run from %s to %s", u.Value, u.Have[0], u.Have[1])
+		}
+		return fmt.Sprintf("--since/--until (%s) keep no message; the capture has none", u.Value)
+	}
+	return fmt.Sprintf("%s %s matches nothing", u.What, u.Value)
+}
+
+// checkSelection says which parts of the selection matched nothing. When
+// the selection keeps no message at all it is an error (a usage error:
+// the command line names what the capture does not have) and nothing is
+// written; otherwise each unmatched part is a warning in the flow.
+func checkSelection(cmd *cobra.Command, res *pipeline.Result) error {
+	if !res.Selected {
+		return nil
+	}
+	var lines []string
+	for _, u := range res.Unmatched {
+		lines = append(lines, unmatchedText(u))
+	}
+	if len(res.Flow.Messages) > 0 {
+		res.Flow.Warnings = append(lines, res.Flow.Warnings...)
+		return nil
+	}
+	for _, l := range lines {
+		fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", l)
+	}
+	return usageError{fmt.Errorf("nothing to show: the selection keeps none of the %d messages of the capture", res.WholeMessages)}
 }

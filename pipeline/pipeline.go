@@ -35,6 +35,12 @@ type Options struct {
 	// a selection by frame number looks in the capture files, which a live
 	// capture has only written by then.
 	Selection func() (sequence.Selection, error)
+	// OnRequest, if set, is called with each user request's causal tree
+	// (sequence.Request) of the whole flow, before the selection, once
+	// per tree in the order the trees completed, on Run's goroutine. The
+	// flow is built by the end of the input today, so the calls come
+	// then; see sequence.Request for when a tree counts as complete.
+	OnRequest func(*sequence.Request)
 }
 
 // Bounds are how the bounds of decoding are spelt on the command line.
@@ -103,6 +109,11 @@ func Run(in Packets, opts Options) (*Result, error) {
 	}
 	// Findings look at the whole flow, before any selection.
 	flow.Findings = findings.Analyze(flow, findings.Options{Lang: build.Lang})
+	if opts.OnRequest != nil {
+		for _, r := range sequence.Requests(flow) {
+			opts.OnRequest(r)
+		}
+	}
 	res.Flow = flow
 	if opts.Selection != nil {
 		sel, err := opts.Selection()

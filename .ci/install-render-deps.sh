@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install what authflow needs to render Mermaid diagrams and to test that
-# they render: Debian's Chromium (headless) and fonts for the diagram text.
+# they render: Debian's Chromium (headless) and fonts for the diagram text:
+# Latin (Liberation, DejaVu) and Chinese (WenQuanYi Micro Hei, the smallest
+# CJK font Debian has: --lang zh notes, and CJK text from the wire, would
+# otherwise be drawn as boxes in svg and png).
 # Node and mermaid-cli are not needed: the Mermaid library is embedded in
 # authflow (sequence/htmlpage/assets).
 #
@@ -11,7 +14,7 @@
 # Chromium fails them instead of skipping them.
 set -eu
 
-packages="chromium fonts-liberation fonts-dejavu-core"
+packages="chromium fonts-liberation fonts-dejavu-core fonts-wqy-microhei"
 
 missing=""
 for p in $packages; do
@@ -52,3 +55,9 @@ version=$(HOME="$scratch" XDG_CONFIG_HOME="$scratch/.config" XDG_CACHE_HOME="$sc
 	exit 1
 }
 echo "install-render-deps.sh: $version"
+
+# Check that fontconfig (which Chromium uses) finds a font for Chinese.
+if ! fc-list ':charset=4e2d' family | grep -q .; then
+	echo "install-render-deps.sh: no font for Chinese (U+4E2D) found by fc-list" >&2
+	exit 1
+fi

@@ -183,3 +183,31 @@ func mustContain(t *testing.T, s string, subs ...string) {
 		}
 	}
 }
+
+// TestImageNeedsCJKFont checks that svg and png of Chinese notes fail with
+// a clear error when no installed font draws Chinese, instead of drawing
+// boxes; fontconfig is pointed at a configuration with Latin fonts only.
+func TestImageNeedsCJKFont(t *testing.T) {
+	browsertest.Find(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "fonts.conf")
+	os.WriteFile(conf, []byte(`<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>`+dir+`/cache</cachedir></fontconfig>
+`), 0o600)
+	t.Setenv("FONTCONFIG_FILE", conf)
+	for _, format := range []string{"svg", "png"} {
+		out := filepath.Join(dir, "zh."+format)
+		_, stderr, code := runCLI(t, "analyze", "--example", "image-save", "--lang", "zh", "-o", out)
+		if code != exitFailure || !strings.Contains(stderr, "no installed font draws") || !strings.Contains(stderr, "fonts-wqy-microhei") {
+			t.Errorf("%s: exit %d: %s", format, code, stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: %s written", format, out)
+		}
+	}
+	// English notes need no CJK font.
+	if _, stderr, code := runCLI(t, "analyze", "--example", "token-issue", "-o", filepath.Join(dir, "en.svg")); code != exitOK {
+		t.Errorf("en: exit %d: %s", code, stderr)
+	}
+}

@@ -68,6 +68,10 @@ func Image(ctx context.Context, w io.Writer, flow *sequence.Flow, format string)
 	if err := Mermaid(&src, flow); err != nil {
 		return err
 	}
+	// Chromium draws characters no font has as boxes, silently.
+	if err := browser.CheckFonts(src.String()); err != nil {
+		return fmt.Errorf("render %s: %w", format, err)
+	}
 	var out []byte
 	if format == "png" {
 		out, err = b.RenderPNG(ctx, src.String(), 1)

@@ -161,6 +161,11 @@ type builder struct {
 	fds map[[2]int]*exchange
 	// fps remembers the fingerprints of tokens.
 	fps map[string]string
+	// unsettled are exchanges still going on, whose answers are not drawn
+	// yet (Live).
+	unsettled map[*exchange]bool
+	// starts, when set, records when each message's exchange began (Live).
+	starts map[*Message]time.Time
 }
 
 // exchanges pairs requests with their responses.

@@ -23,7 +23,15 @@ type pending struct {
 func (b *builder) draw() {
 	var ms []*pending
 	for _, x := range b.xs {
-		ms = append(ms, b.messages(x)...)
+		for _, m := range b.messages(x) {
+			if b.unsettled[x] && (!m.isReq || x.file == nil) {
+				continue
+			}
+			ms = append(ms, m)
+			if b.starts != nil {
+				b.starts[m.msg] = x.start
+			}
+		}
 	}
 	slices.SortStableFunc(ms, func(a, c *pending) int {
 		if r := a.at.Time.Compare(c.at.Time); r != 0 {

@@ -277,7 +277,7 @@ func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
 				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(l.flow.Warnings)-show)
 				break
 			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", oneLine(l.scrub(w)))
+			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", render.TerminalText(l.scrub(w)))
 		}
 	}
 	if len(l.inputErrs) == 0 {
@@ -288,10 +288,6 @@ func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
 	}
 	last := l.inputErrs[len(l.inputErrs)-1]
 	return &exitCodeError{code: exitPartial, err: &scrubbedError{msg: l.scrub(last.Error()), err: last}}
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // loadFlow reads the inputs, decodes and correlates them, and applies the

@@ -141,7 +141,9 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 		defer cancel()
 	}
 
-	tl := newTimeline(stderr, o.quiet)
+	build := o.pipelineOptions(aliases).Build
+	build.Inputs = []string{filepath.Base(o.write)}
+	tl := newTimeline(stderr, o.quiet, build, o.pathPrefix)
 	// File tracing is optional: without it, packets are still captured.
 	var files *fileTrace
 	if o.traceFiles {
@@ -182,7 +184,7 @@ type recording struct {
 // events beside the capture and, with -o, the flow.
 func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases map[string]string, r recording) error {
 	stderr := cmd.ErrOrStderr()
-	tee := &teeSource{Source: r.src, w: r.pcapng}
+	tee := &teeSource{Source: r.src, w: r.pcapng, stats: r.stats, timeline: r.timeline}
 	opts := o.pipelineOptions(aliases)
 	opts.Decode.Notify = r.timeline.event
 	if o.output != "" {
@@ -208,6 +210,7 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 				fmt.Fprintf(stderr, "authflow: %s: %d packets received by filter, %d dropped by kernel\n", st.Name, st.Received, st.Dropped)
 			}
 			if r.files == nil {
+				r.timeline.flush()
 				return nil, errs
 			}
 			evs, err := r.files.finish(o.write, stderr)
@@ -215,6 +218,7 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 				errs = append(errs, err)
 			}
 			traced = len(evs)
+			r.timeline.flush()
 			return evs, errs
 		},
 	}, opts)
@@ -241,11 +245,16 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 	return (&loaded{flow: res.Flow, inputErrs: res.InputErrors}).finish(cmd, o.quiet)
 }
 
-// teeSource writes every packet it reads to a capture file.
+// teeSource writes every packet it reads to a capture file, and has the
+// timeline report the kernel's drops as they grow.
 type teeSource struct {
 	capture.Source
-	w       *live.PcapngWriter
-	packets int
+	w        *live.PcapngWriter
+	stats    func() []live.InterfaceStats
+	timeline *timeline
+	packets  int
+	// checked is the capture time the drop counts were last looked at.
+	checked time.Time
 }
 
 // Next reads a packet and writes it; a write error ends the reading.
@@ -258,6 +267,11 @@ func (t *teeSource) Next() (*capture.Packet, error) {
 		return nil, err
 	}
 	t.packets++
+	// The kernel's counters are refreshed about once a second.
+	if at := p.Info.Timestamp; at.Sub(t.checked) >= time.Second {
+		t.checked = at
+		t.timeline.drops(at, t.stats())
+	}
 	return p, nil
 }
 

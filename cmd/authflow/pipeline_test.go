@@ -13,6 +13,7 @@ import (
 
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/capture/live"
+	"github.com/authflow/authflow/sequence"
 )
 
 // replaySource hands over the packets of a capture file one by one, as the
@@ -65,7 +66,7 @@ func TestCaptureMatchesAnalyze(t *testing.T) {
 		src:      &replaySource{r: r},
 		stats:    func() []live.InterfaceStats { return []live.InterfaceStats{{Name: "any"}} },
 		pcapng:   w,
-		timeline: newTimeline(&tl, false),
+		timeline: newTimeline(&tl, false, sequence.Options{Inputs: []string{filepath.Base(in)}}, o.pathPrefix),
 	})
 	if err != nil {
 		t.Fatalf("capture: %v\n%s", err, errb.String())

@@ -3,116 +3,84 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/netip"
 	"sync"
-
-	"github.com/fatih/color"
+	"time"
 
 	"github.com/authflow/authflow/capture/fsevent"
+	"github.com/authflow/authflow/capture/live"
+	"github.com/authflow/authflow/decode"
 	"github.com/authflow/authflow/decode/event"
-	"github.com/authflow/authflow/decode/httpdec"
-	"github.com/authflow/authflow/decode/memcached"
-	"github.com/authflow/authflow/decode/mysql"
-	"github.com/authflow/authflow/decode/openstack"
+	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/render"
 )
 
-// timeline prints one line per step while capturing: HTTP requests and
-// responses, cache lookups, database logins and errors, file opens.
+// timeline prints, while capturing, one line per message of the flow as
+// soon as it is complete, with the names and labels of the diagram, and
+// the packets the kernel drops as it drops them.
 type timeline struct {
-	mu    sync.Mutex
-	w     io.Writer
-	off   bool
-	name  *color.Color
-	ok    *color.Color
-	fail  *color.Color
-	dim   *color.Color
-	noTok bool
+	mu         sync.Mutex
+	off        bool
+	live       *sequence.Live
+	out        *render.Timeline
+	pathPrefix string
+	// dropped is the kernel's drop count last reported, per interface.
+	dropped map[string]uint64
 }
 
-func newTimeline(w io.Writer, quiet bool) *timeline {
-	t := &timeline{w: w, off: quiet,
-		name: color.New(color.Bold), ok: color.New(color.FgGreen), fail: color.New(color.FgRed, color.Bold), dim: color.New(color.Faint)}
-	on := colorWanted(w)
-	for _, c := range []*color.Color{t.name, t.ok, t.fail, t.dim} {
-		if on {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-	}
-	return t
+func newTimeline(w io.Writer, quiet bool, opts sequence.Options, pathPrefix string) *timeline {
+	return &timeline{off: quiet, live: sequence.NewLive(opts), out: render.NewTimeline(w, colorWanted(w)), pathPrefix: pathPrefix, dropped: map[string]uint64{}}
 }
 
-// endpoint names a server endpoint by its well-known port.
-func endpoint(ap netip.AddrPort) string {
-	if n, ok := openstack.WellKnownPorts[ap.Port()]; ok {
-		return n
-	}
-	return ap.String()
-}
-
-func (t *timeline) line(at event.Position, format string, args ...any) {
+// event takes a decoded event (decode.Options.Notify).
+func (t *timeline) event(e *event.Event) {
 	if t.off {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fmt.Fprintf(t.w, "%s %s\n", t.dim.Sprint(at.Time.Format("15:04:05.000")), fmt.Sprintf(format, args...))
+	t.write(t.live.Add(e))
 }
 
-func (t *timeline) status(code int, text string) string {
-	if code >= 400 {
-		return t.fail.Sprint(text)
-	}
-	return t.ok.Sprint(text)
-}
-
-// event prints a decoded event, if it is a step.
-func (t *timeline) event(e *event.Event) {
-	c := e.Conn
-	switch d := e.Data.(type) {
-	case *httpdec.Request:
-		call := openstack.Interpret(d)
-		tok := ""
-		if call.Token != "" {
-			tok = " " + t.dim.Sprint("token "+openstack.Fingerprint(call.Token))
-		}
-		t.line(e.Start, "%s → %s %s %s%s", c.Client.Addr(), t.name.Sprint(endpoint(c.Server)), d.Method, oneLine(d.Target), tok)
-	case *httpdec.Response:
-		t.line(e.Start, "%s ← %s %s", c.Client.Addr(), t.name.Sprint(endpoint(c.Server)), t.status(d.Status, fmt.Sprintf("%d %s", d.Status, d.Reason)))
-	case *memcached.Reply:
-		key := ""
-		if len(d.Keys) > 0 {
-			key = d.Keys[0]
-			if h := openstack.HashedCacheKey(key); h != "" {
-				key = "token " + h[:openstack.FingerprintLen]
-			}
-		}
-		outcome := d.Status
-		switch {
-		case d.Op == "get" && d.Hits > 0:
-			outcome = t.ok.Sprint("hit")
-		case d.Op == "get":
-			outcome = "miss"
-		}
-		t.line(e.Start, "%s %s %s: %s", t.name.Sprint("memcached"), d.Op, key, outcome)
-	case *mysql.Login:
-		t.line(e.Start, "%s login as %s to %s", t.name.Sprint("mysql"), d.User, d.Database)
-	case *mysql.Result:
-		if d.Kind == mysql.KindError {
-			t.line(e.Start, "%s %s", t.name.Sprint("mysql"), t.fail.Sprintf("error %d: %s", d.ErrorCode, mysql.RedactError(d.ErrorMessage)))
-		}
-	}
-	switch e.Kind {
-	case event.TCPRefused:
-		t.line(e.Start, "%s %s", t.name.Sprint(endpoint(c.Server)), t.fail.Sprint("connection refused"))
-	}
-}
-
-// file prints a traced file open.
+// file takes a traced file call.
 func (t *timeline) file(fe *fsevent.Event) {
-	if fe.Op != fsevent.Open {
+	if t.off {
 		return
 	}
-	t.line(event.Position{Time: fe.Time}, "%s[%d] %s %s = %d", fe.Comm, fe.PID, fe.Syscall, fe.Path, fe.Result)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range decode.FileEvents([]fsevent.Event{*fe}, t.pathPrefix) {
+		t.write(t.live.Add(e))
+	}
+}
+
+// flush prints what is still pending at the end: the reads of files
+// still open.
+func (t *timeline) flush() {
+	if t.off {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.write(t.live.Flush())
+}
+
+// drops reports the packets the kernel dropped since the last report.
+func (t *timeline) drops(at time.Time, stats []live.InterfaceStats) {
+	if t.off {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range stats {
+		if st.Dropped > t.dropped[st.Name] {
+			t.out.Warning(at, fmt.Sprintf("%s: %d packets dropped by the kernel (%d in all): the flow has gaps; raise --buffer-size", st.Name, st.Dropped-t.dropped[st.Name], st.Dropped))
+			t.dropped[st.Name] = st.Dropped
+		}
+	}
+}
+
+func (t *timeline) write(ms []*sequence.Message) {
+	for _, m := range ms {
+		t.out.Message(m, t.live.Name)
+	}
 }

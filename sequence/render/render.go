@@ -243,7 +243,8 @@ func text(w io.Writer, flow *sequence.Flow, c *colorer) error {
 	ew := newErrWriter(w)
 	names := map[string]string{}
 	for _, p := range flow.Participants {
-		names[p.ID] = p.Name
+		// Names can come from the wire (a process's command name).
+		names[p.ID] = oneLine(p.Name)
 	}
 	depth := map[int]int{}
 	var t0 time.Time

@@ -101,16 +101,31 @@ func Build(events []*event.Event, opts Options) *Flow {
 			}
 		}
 	}
+	b.correlate(evs)
+	b.draw()
+	b.checkMemcacheSecret()
+	b.flow.Scrub(opts.Secrets.Scrub)
+	return b.flow
+}
+
+// correlate pairs the events (in time order) into exchanges, names who
+// takes part and ties every call to the request it serves.
+func (b *builder) correlate(evs []*event.Event) {
 	b.exchanges(evs)
+	if !b.now.IsZero() {
+		// A request not answered yet is still being served: what its
+		// server calls meanwhile is for it.
+		for _, x := range b.xs {
+			if x.proto == protoHTTP && x.req != nil && x.resp == nil && b.now.After(x.end) {
+				x.end = b.now
+			}
+		}
+	}
 	b.databases()
 	b.tokens()
 	b.participants()
 	b.stitch()
 	b.summarize()
-	b.draw()
-	b.checkMemcacheSecret()
-	b.flow.Scrub(opts.Secrets.Scrub)
-	return b.flow
 }
 
 // checkMemcacheSecret warns when a memcache secret was given but tied no
@@ -166,6 +181,9 @@ type builder struct {
 	unsettled map[*exchange]bool
 	// starts, when set, records when each message's exchange began (Live).
 	starts map[*Message]time.Time
+	// now, when set, is the time of the latest event of a flow still
+	// being captured (Live).
+	now time.Time
 }
 
 // exchanges pairs requests with their responses.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode/event"
+	"github.com/authflow/authflow/decode/secrets"
 )
 
 // Live draws a flow while its events are still coming, for the timeline
@@ -42,6 +43,10 @@ type liveKey struct {
 // answers).
 func NewLive(opts Options) *Live {
 	opts.Timing = true
+	if opts.Secrets == nil {
+		opts.Secrets = secrets.New(opts.ShowSecrets)
+	}
+	opts.Secrets.AddSecret(opts.MemcacheSecret)
 	return &Live{opts: opts, shown: map[liveKey]bool{}}
 }
 
@@ -50,6 +55,7 @@ func (l *Live) Add(e *event.Event) []*Message {
 	if len(l.events) >= maxLiveEvents {
 		l.events = append(l.events[:0], l.events[len(l.events)/2:]...)
 	}
+	l.opts.Secrets.Observe(e)
 	// Events come nearly in time order (file events from another
 	// source): insert each in its place.
 	i := len(l.events)
@@ -81,27 +87,16 @@ func completes(e *event.Event) bool {
 
 func (l *Live) draw(all bool) []*Message {
 	b := &builder{opts: l.opts, flow: &Flow{Warnings: []string{}}}
-	b.exchanges(l.events)
-	// A request not answered yet is still being served: what its server
-	// calls meanwhile is for it.
 	if n := len(l.events); n > 0 {
-		now := l.events[n-1].End
-		for _, x := range b.xs {
-			if x.proto == protoHTTP && x.req != nil && x.resp == nil && now.After(x.end) {
-				x.end = now
-			}
-		}
+		b.now = l.events[n-1].End
 	}
-	b.databases()
-	b.tokens()
-	b.participants()
-	b.stitch()
-	b.summarize()
+	b.correlate(l.events)
 	if !all {
 		b.unsettled = b.growing()
 	}
 	b.starts = map[*Message]time.Time{}
 	b.draw()
+	b.flow.Scrub(l.opts.Secrets.Scrub)
 	l.names = map[string]string{}
 	for _, p := range b.flow.Participants {
 		l.names[p.ID] = p.Name

@@ -338,8 +338,6 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	}
 	opts := o.pipelineOptions(aliases)
 	opts.Selection = func() (sequence.Selection, error) { return sel, nil }
-	sec := secrets.New(o.showSecrets)
-	opts.Build.Secrets = sec
 
 	// The Go heap as a whole is kept near --max-memory too: the collector
 	// works harder as it gets close.
@@ -373,7 +371,7 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if err := checkSelection(cmd, res); err != nil {
 		return nil, err
 	}
-	return &loaded{flow: res.Flow, inputErrs: res.InputErrors, secrets: sec}, nil
+	return &loaded{flow: res.Flow, inputErrs: res.InputErrors, secrets: opts.Build.Secrets}, nil
 }
 
 // pipelineOptions map the flags to the pipeline's options (all but the
@@ -395,6 +393,8 @@ func (o *inputOptions) pipelineOptions(aliases map[string]string) pipeline.Optio
 			ShowSecrets:    o.showSecrets,
 			Timing:         o.timing,
 			Lang:           o.lang,
+			// What the inputs reveal is scrubbed from every text written.
+			Secrets: secrets.New(o.showSecrets),
 		},
 		PathPrefix: o.pathPrefix,
 	}

@@ -104,7 +104,7 @@ func fileExists(p string) bool {
 // skipped.
 func (t *Tracer) seedOpenFiles() int {
 	fds := t.coll.Maps["fds"]
-	pids := []int{t.opts.PID}
+	pids := t.followed
 	if t.opts.PID == 0 {
 		pids = pids[:0]
 		ents, err := os.ReadDir("/proc")

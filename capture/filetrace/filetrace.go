@@ -8,7 +8,11 @@
 // splice, copy_file_range or close. Filters run in the kernel, cheapest
 // first:
 //
-//   - the process (thread group) id, [Options.PID];
+//   - the process (thread group) id, [Options.PID], and its descendants:
+//     those running at start (found in /proc) and those it creates while
+//     traced (the task_newtask tracepoint adds each new process, not
+//     thread, of a followed process to the followed set, before the child
+//     runs);
 //   - for opens: the command name ([Options.Comm], the first 15 bytes, as the
 //     kernel keeps them), the cgroup v2 ([Options.CgroupPath], the directory
 //     or below it), and the path prefix ([Options.PathPrefix]) compared with
@@ -29,7 +33,8 @@
 // /sys/kernel/btf/vmlinux), a raw tracepoint (raw_tp/sys_exit), and the
 // classic tracepoints raw_syscalls:sys_enter/sys_exit (needs tracefs, which
 // Start mounts at /sys/kernel/tracing when it is root and tracefs is not
-// mounted; it is left mounted). Each needs root, or CAP_BPF and CAP_PERFMON
+// mounted; it is left mounted). With [Options.PID] the classic tracepoint
+// task:task_newtask is attached too, to follow the children. Each needs root, or CAP_BPF and CAP_PERFMON
 // (the classic tracepoints also need read access to tracefs). fentry, fexit
 // and kprobes are not used. [Check] tells beforehand what is missing.
 //
@@ -96,7 +101,10 @@ const (
 // Options select what is traced. Filters combine: an event must pass all
 // that are set.
 type Options struct {
-	// PID is the process (thread group) id to follow; 0 follows all.
+	// PID is the process (thread group) id to follow, with its
+	// descendants (glance-api's workers are children of the process
+	// systemd started); 0 follows all. Following children needs the
+	// task/task_newtask tracepoint (tracefs, mounted when missing).
 	PID int
 	// Comm is the command name to follow, e.g. "glance-api". The kernel
 	// keeps only 15 bytes, so only the first 15 are compared (exactly).

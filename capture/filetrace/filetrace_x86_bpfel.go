@@ -55,18 +55,20 @@ const (
 	filetraceMapInflight        = "inflight"
 	filetraceMapLost            = "lost"
 	filetraceMapScratch         = "scratch"
+	filetraceMapTgids           = "tgids"
 	filetraceProgSysEnterTp     = "sys_enter_tp"
 	filetraceProgSysExitBtf     = "sys_exit_btf"
 	filetraceProgSysExitRaw     = "sys_exit_raw"
 	filetraceProgSysExitTp      = "sys_exit_tp"
+	filetraceProgTaskNewtaskTp  = "task_newtask_tp"
 	filetraceVarCgroupLevel     = "cgroup_level"
 	filetraceVarFilterComm      = "filter_comm"
+	filetraceVarFollowTgids     = "follow_tgids"
 	filetraceVarPrefix          = "prefix"
 	filetraceVarPrefixLen       = "prefix_len"
 	filetraceVarSelfTgid        = "self_tgid"
 	filetraceVarTargetCgroup    = "target_cgroup"
 	filetraceVarTargetComm      = "target_comm"
-	filetraceVarTargetTgid      = "target_tgid"
 	filetraceVarUnusedEvent     = "unused_event"
 	filetraceVarUnusedOpenEvent = "unused_open_event"
 	filetraceVarWakeupBytes     = "wakeup_bytes"
@@ -114,10 +116,11 @@ type filetraceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type filetraceProgramSpecs struct {
-	SysEnterTp *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysExitBtf *ebpf.ProgramSpec `ebpf:"sys_exit_btf"`
-	SysExitRaw *ebpf.ProgramSpec `ebpf:"sys_exit_raw"`
-	SysExitTp  *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
+	SysEnterTp    *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysExitBtf    *ebpf.ProgramSpec `ebpf:"sys_exit_btf"`
+	SysExitRaw    *ebpf.ProgramSpec `ebpf:"sys_exit_raw"`
+	SysExitTp     *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
+	TaskNewtaskTp *ebpf.ProgramSpec `ebpf:"task_newtask_tp"`
 }
 
 // filetraceMapSpecs contains maps before they are loaded into the kernel.
@@ -129,6 +132,7 @@ type filetraceMapSpecs struct {
 	Inflight *ebpf.MapSpec `ebpf:"inflight"`
 	Lost     *ebpf.MapSpec `ebpf:"lost"`
 	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
+	Tgids    *ebpf.MapSpec `ebpf:"tgids"`
 }
 
 // filetraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -137,12 +141,12 @@ type filetraceMapSpecs struct {
 type filetraceVariableSpecs struct {
 	CgroupLevel     *ebpf.VariableSpec `ebpf:"cgroup_level"`
 	FilterComm      *ebpf.VariableSpec `ebpf:"filter_comm"`
+	FollowTgids     *ebpf.VariableSpec `ebpf:"follow_tgids"`
 	Prefix          *ebpf.VariableSpec `ebpf:"prefix"`
 	PrefixLen       *ebpf.VariableSpec `ebpf:"prefix_len"`
 	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TargetCgroup    *ebpf.VariableSpec `ebpf:"target_cgroup"`
 	TargetComm      *ebpf.VariableSpec `ebpf:"target_comm"`
-	TargetTgid      *ebpf.VariableSpec `ebpf:"target_tgid"`
 	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
 	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -173,6 +177,7 @@ type filetraceMaps struct {
 	Inflight *ebpf.Map `ebpf:"inflight"`
 	Lost     *ebpf.Map `ebpf:"lost"`
 	Scratch  *ebpf.Map `ebpf:"scratch"`
+	Tgids    *ebpf.Map `ebpf:"tgids"`
 }
 
 func (m *filetraceMaps) Close() error {
@@ -182,6 +187,7 @@ func (m *filetraceMaps) Close() error {
 		m.Inflight,
 		m.Lost,
 		m.Scratch,
+		m.Tgids,
 	)
 }
 
@@ -191,12 +197,12 @@ func (m *filetraceMaps) Close() error {
 type filetraceVariables struct {
 	CgroupLevel     *ebpf.Variable `ebpf:"cgroup_level"`
 	FilterComm      *ebpf.Variable `ebpf:"filter_comm"`
+	FollowTgids     *ebpf.Variable `ebpf:"follow_tgids"`
 	Prefix          *ebpf.Variable `ebpf:"prefix"`
 	PrefixLen       *ebpf.Variable `ebpf:"prefix_len"`
 	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
 	TargetCgroup    *ebpf.Variable `ebpf:"target_cgroup"`
 	TargetComm      *ebpf.Variable `ebpf:"target_comm"`
-	TargetTgid      *ebpf.Variable `ebpf:"target_tgid"`
 	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
 	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
 	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
@@ -206,10 +212,11 @@ type filetraceVariables struct {
 //
 // It can be passed to loadFiletraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type filetracePrograms struct {
-	SysEnterTp *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysExitBtf *ebpf.Program `ebpf:"sys_exit_btf"`
-	SysExitRaw *ebpf.Program `ebpf:"sys_exit_raw"`
-	SysExitTp  *ebpf.Program `ebpf:"sys_exit_tp"`
+	SysEnterTp    *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysExitBtf    *ebpf.Program `ebpf:"sys_exit_btf"`
+	SysExitRaw    *ebpf.Program `ebpf:"sys_exit_raw"`
+	SysExitTp     *ebpf.Program `ebpf:"sys_exit_tp"`
+	TaskNewtaskTp *ebpf.Program `ebpf:"task_newtask_tp"`
 }
 
 func (p *filetracePrograms) Close() error {
@@ -218,6 +225,7 @@ func (p *filetracePrograms) Close() error {
 		p.SysExitBtf,
 		p.SysExitRaw,
 		p.SysExitTp,
+		p.TaskNewtaskTp,
 	)
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,9 @@ type Tracer struct {
 	events  chan fsevent.Event
 	started time.Time
 	seeded  int
+	// followed are the processes followed at start: Options.PID and its
+	// descendants.
+	followed []int
 
 	paths   map[fdKey]string // owned by the reader goroutine
 	readErr error            // set by the reader goroutine
@@ -167,7 +171,7 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 		v    any
 	}{
 		{"self_tgid", selfTgid(opts)},
-		{"target_tgid", uint32(opts.PID)},
+		{"follow_tgids", boolU32(opts.PID != 0)},
 		{"filter_comm", boolU32(opts.Comm != "")},
 		{"target_comm", [2]uint64{binary.LittleEndian.Uint64(comm[:8]), binary.LittleEndian.Uint64(comm[8:])}},
 		{"target_cgroup", cgID},
@@ -221,6 +225,14 @@ func (t *Tracer) load(spec *ebpf.CollectionSpec, form Attach) error {
 			return err
 		}
 	}
+	// Following a process's children needs the task_newtask tracepoint.
+	follow := t.opts.PID != 0
+	if follow {
+		if err := ensureTracefs(); err != nil {
+			return fmt.Errorf("follow the children of process %d: %w", t.opts.PID, err)
+		}
+		progs = append(slices.Clone(progs), "task_newtask_tp")
+	}
 	s := spec.Copy()
 	for name := range s.Programs {
 		if !contains(progs, name) {
@@ -238,12 +250,14 @@ func (t *Tracer) load(spec *ebpf.CollectionSpec, form Attach) error {
 	for _, name := range progs {
 		prog := coll.Programs[name]
 		var l link.Link
-		switch form {
-		case AttachTPBTF:
+		switch {
+		case name == "task_newtask_tp":
+			l, err = link.Tracepoint("task", "task_newtask", prog, nil)
+		case form == AttachTPBTF:
 			l, err = link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
-		case AttachRawTP:
+		case form == AttachRawTP:
 			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_exit", Program: prog})
-		case AttachTracepoint:
+		case form == AttachTracepoint:
 			l, err = link.Tracepoint("raw_syscalls", strings.TrimSuffix(name, "_tp"), prog, nil)
 		}
 		if err != nil {
@@ -256,6 +270,19 @@ func (t *Tracer) load(spec *ebpf.CollectionSpec, form Attach) error {
 		links = append(links, l)
 	}
 	t.coll, t.links, t.attach = coll, links, form
+	if follow {
+		// The process and the children it has now; task_newtask adds
+		// those it creates from here on.
+		tgids := coll.Maps["tgids"]
+		for _, pid := range Descendants(t.opts.PID) {
+			if err := tgids.Update(uint32(pid), uint32(1), ebpf.UpdateAny); err != nil {
+				t.release()
+				t.coll, t.links, t.followed = nil, nil, nil
+				return fmt.Errorf("follow process %d: %w", pid, err)
+			}
+			t.followed = append(t.followed, pid)
+		}
+	}
 	return nil
 }
 

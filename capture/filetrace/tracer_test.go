@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv("AUTHFLOW_TEST_SPAWN"); path != "" {
+		os.Exit(spawnerChild(path))
+	}
 	if path := os.Getenv("AUTHFLOW_TEST_READER"); path != "" {
 		os.Exit(readerChild(path))
 	}
@@ -260,6 +264,13 @@ func TestTraceFilters(t *testing.T) {
 	if err := copyFile(os.Args[0], long); err != nil {
 		t.Fatal(err)
 	}
+	// A process that is neither the reader nor its parent: a pid filter
+	// follows a process and its children, so pid 1 would follow all.
+	other := exec.Command("sleep", "600")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Process.Kill(); _, _ = other.Process.Wait() })
 	tests := []struct {
 		name  string
 		bin   string
@@ -272,7 +283,8 @@ func TestTraceFilters(t *testing.T) {
 		{"long comm, other tail", long, Options{Comm: "glance-api-work-other"}, "glance-api-work", 17},
 		{"long comm, short filter", long, Options{Comm: "glance-api"}, "", 0},
 		{"other comm", os.Args[0], Options{Comm: "no-such-comm"}, "", 0},
-		{"other pid", os.Args[0], Options{PID: 1}, "", 0},
+		{"other pid", os.Args[0], Options{PID: other.Process.Pid}, "", 0},
+		{"pid 1 follows its descendants", os.Args[0], Options{PID: 1}, self, 17},
 		{"own cgroup", os.Args[0], Options{CgroupPath: ownCgroup(t)}, self, 17},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,9 @@
  *   tracepoint/raw_syscalls/sys_{enter,exit}  classic tracepoints (tracefs):
  *                        arguments saved at entry in the inflight map
  *
+ * With a pid filter, tracepoint/task/task_newtask adds each process that a
+ * followed process creates to the followed set (tgids map).
+ *
  * Events go through a ring buffer, submitted without a wakeup unless the
  * buffer is more than wakeup_bytes full: the reader polls with a deadline.
  */
@@ -56,7 +59,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Filters and settings, set by the loader before loading. */
 volatile const u32 self_tgid = 0;      /* never trace the tracer */
-volatile const u32 target_tgid = 0;    /* 0: any process */
+volatile const u32 follow_tgids = 0;   /* 1: only processes in the tgids map */
 volatile const u32 filter_comm = 0;    /* 1: compare target_comm */
 volatile const u64 target_comm[2] = {}; /* 16 bytes, NUL padded */
 volatile const u64 target_cgroup = 0;  /* cgroup v2 id, 0: any */
@@ -106,6 +109,18 @@ struct {
 	__type(key, struct fdkey);
 	__type(value, u32);
 } fds SEC(".maps");
+
+/*
+ * Processes followed when follow_tgids is set: the loader puts the process
+ * asked for and its descendants found in /proc; task_newtask adds every
+ * process a followed process creates (threads share their tgid already).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u32);
+	__type(value, u32);
+} tgids SEC(".maps");
 
 /* Records lost because the ring buffer was full. */
 struct {
@@ -168,7 +183,7 @@ static __always_inline int tgid_ok(u32 tgid)
 {
 	if (tgid == self_tgid)
 		return 0;
-	if (target_tgid && tgid != target_tgid)
+	if (follow_tgids && !bpf_map_lookup_elem(&tgids, &tgid))
 		return 0;
 	return 1;
 }
@@ -371,4 +386,33 @@ int sys_exit_tp(struct sys_exit_ctx *ctx)
 	struct args3 a = *p;
 	bpf_map_delete_elem(&inflight, &pid_tgid);
 	return on_exit(ctx->id, a.a0, a.a1, a.a2, ctx->ret);
+}
+
+/* Format of task:task_newtask (see its format file). */
+struct task_newtask_ctx {
+	u64 common;
+	s32 pid;
+	char comm[16];
+	u64 clone_flags;
+};
+
+#define CLONE_THREAD 0x00010000
+
+/*
+ * A new task: when a followed process creates a process (not a thread),
+ * the child is followed too (glance-api's workers are its children). It
+ * runs in the parent, before the child can run, so no call of the child is
+ * missed.
+ */
+SEC("tracepoint/task/task_newtask")
+int task_newtask_tp(struct task_newtask_ctx *ctx)
+{
+	if (!follow_tgids || (ctx->clone_flags & CLONE_THREAD))
+		return 0;
+	u32 parent = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&tgids, &parent))
+		return 0;
+	u32 child = (u32)ctx->pid, one = 1;
+	bpf_map_update_elem(&tgids, &child, &one, BPF_ANY);
+	return 0;
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/memcached"
 	"github.com/authflow/authflow/decode/mysql"
+	"github.com/authflow/authflow/decode/openstack"
 )
 
 // otherEvent turns non-HTTP events into exchanges.
@@ -64,9 +65,6 @@ func (b *builder) otherCallee(x *exchange) *party {
 	if x.conn == nil {
 		return nil
 	}
-	if n, ok := ps.alias(x.conn.Server, true); ok {
-		return ps.aliasParty(n)
-	}
 	switch {
 	case x.proto == protoMemcached || (x.proto == protoTCP && b.memcachedConns[x.conn]) || (x.proto == protoTCP && x.conn.Server.Port() == 11211):
 		return ps.get("memcached", "memcached", RoleMemcached, "")
@@ -80,7 +78,16 @@ func (b *builder) otherCallee(x *exchange) *party {
 		}
 		return ps.get("db:"+db, db+" DB", RoleMySQL, "")
 	case x.proto == protoTCP:
-		return ps.httpServer(x.conn.Server, "")
+		// A refused or reset connection says nothing of what listens:
+		// a service if one is known there, else a peer.
+		ap := x.conn.Server
+		if p := ps.servers[ap]; p != nil {
+			return p
+		}
+		if _, ok := openstack.WellKnownPorts[ap.Port()]; ok || ps.catalogName(ap) != "" {
+			return ps.httpServer(ap, "")
+		}
+		return ps.peer(ap)
 	}
 	return nil
 }
@@ -125,7 +132,11 @@ func (b *builder) tcpMessages(x *exchange) []*pending {
 	case event.TCPRefused:
 		m = b.message(x.caller, x.callee, x.req.Start, KindTCPRefused)
 		m.Label = "connect: refused (RST)"
-		m.Notes = append(m.Notes, Note{Over: []string{m.To}, Text: b.t(noteNotListening, x.callee.name, x.conn.Server.String())})
+		text := b.t(noteNotListening, x.callee.name, x.conn.Server.String())
+		if x.callee.role == RolePeer {
+			text = b.t(noteNothingListens, x.conn.Server.String())
+		}
+		m.Notes = append(m.Notes, Note{Over: []string{m.To}, Text: text})
 	default:
 		from, to := x.caller, x.callee
 		if x.req.FromServer {

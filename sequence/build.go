@@ -174,6 +174,8 @@ type builder struct {
 	memcachedConns map[*event.Conn]bool
 	// fds follows open file descriptors by (pid, fd).
 	fds map[[2]int]*exchange
+	// tokenServices maps tokens to the one service they belong with.
+	tokenServices map[string]*party
 	// fps remembers the fingerprints of tokens.
 	fps map[string]string
 	// unsettled are exchanges still going on, whose answers are not drawn

@@ -330,3 +330,114 @@ func TestTimingsDatabaseIsBusyTime(t *testing.T) {
 		t.Errorf("database span %v ms, want 1929", tm[0].DatabaseSpanMS)
 	}
 }
+
+// A program that is no known service talking to memcached or MySQL is a
+// peer named by its address and port, never an OpenStack client; a
+// service's own connection (made while it serves a request, or a database
+// login) stays the service's.
+func TestUnknownPeersAreNotClients(t *testing.T) {
+	var s script
+	refused := func(c *event.Conn, ms int) {
+		e := &event.Event{Kind: event.TCPRefused, Start: s.at(ms), Conn: c, FromServer: true}
+		e.End = e.Start.Time
+		s.evs = append(s.evs, e)
+	}
+	tok := "gAAAAABuser"
+	client := s.conn("198.18.0.100:40000", "198.18.0.11:9292")
+	s.http(client, 0, 500, "GET", "/v2/images", 200, map[string]string{"X-Auth-Token": tok}, nil, `{"images":[]}`)
+	refused(s.conn("127.0.0.1:45000", "127.0.0.1:11211"), 10) // glance's, while it serves
+	refused(s.conn("127.0.0.1:51234", "127.0.0.1:11211"), 2000)
+	probe := s.conn("198.18.0.11:51300", "127.0.0.1:11211")
+	s.get(probe, 1, 3000, "stats", false)
+	mysqlProbe := s.conn("127.0.0.1:51400", "127.0.0.1:3306")
+	refused(mysqlProbe, 4000)
+	f := Build(s.evs, Options{})
+	byName := map[string]*Participant{}
+	for _, p := range f.Participants {
+		byName[p.Name] = p
+		if strings.HasPrefix(p.Name, "OpenStackClient ") {
+			t.Errorf("an unknown peer became a client: %+v", p)
+		}
+	}
+	for _, name := range []string{"127.0.0.1:51234", "198.18.0.11:51300", "127.0.0.1:51400"} {
+		if p := byName[name]; p == nil || p.Role != RolePeer {
+			t.Errorf("no peer %s: %+v", name, p)
+		}
+	}
+	if p := byName["OpenStackClient"]; p == nil || p.Role != RoleClient {
+		t.Errorf("the client: %+v", p)
+	}
+	first := find(f, func(m *Message) bool { return m.Kind == "tcp.refused" })
+	if first == nil || name(f, first.From) != "glance" {
+		t.Errorf("glance's refused connection is drawn from %q", name(f, first.From))
+	}
+}
+
+// The lab's memcached probe: while glance waits for keystone's validation
+// (both serving), bash probes memcached (a malformed line) and a closed
+// port. Neither is keystone's nor glance's: that both were serving then is
+// no evidence. Glance's own cache calls stay glance's, also when the
+// request they serve is not in the capture (kernel drops) but glance's
+// validation of the same token is.
+func TestProbeWhileServicesServe(t *testing.T) {
+	var s script
+	tok, svc := "gAAAAABuser", "gAAAAABglance"
+	key := openstack.CacheKeys(tok, "")[0]
+	client := s.conn("198.18.0.100:40000", "198.18.0.11:9292")
+	s.http(client, 0, 1000, "GET", "/v2/images", 200, map[string]string{"X-Auth-Token": tok}, nil, `{"images":[]}`)
+	mc := s.conn("127.0.0.1:45000", "127.0.0.1:11211")
+	s.get(mc, 1, 2, key, false)
+	ks := s.conn("127.0.0.1:50000", "127.0.0.1:5000")
+	s.http(ks, 5, 900, "GET", "/v3/auth/tokens", 200, map[string]string{"X-Subject-Token": tok, "X-Auth-Token": svc,
+		"User-Agent": "glance/25.1.0 keystonemiddleware.auth_token/10.1.0 keystoneauth1/5.0.0 python-requests/2.28.1 CPython/3.11.2"}, nil, "")
+	// The probe: a line memcached answers with ERROR, then the probe's
+	// reset; then a connection refused on a closed port.
+	probe := s.conn("127.0.0.1:57712", "127.0.0.1:11211")
+	cmd := &event.Event{Kind: event.MemcacheCommand, Start: s.at(100), Conn: probe, Data: &memcached.Command{Seq: 1, Op: "unknown", Error: "unknown command"}}
+	reply := &event.Event{Kind: event.MemcacheReply, Start: s.at(100), Conn: probe, FromServer: true, Data: &memcached.Reply{Seq: 1, Op: "unknown", Status: "ERROR"}}
+	reset := &event.Event{Kind: event.TCPReset, Start: s.at(101), Conn: probe}
+	closed := s.conn("127.0.0.1:60258", "127.0.0.1:11212")
+	refused := &event.Event{Kind: event.TCPRefused, Start: s.at(180), Conn: closed, FromServer: true}
+	for _, e := range []*event.Event{cmd, reply, reset, refused} {
+		e.End = e.Start.Time
+	}
+	s.evs = append(s.evs, cmd, reply, reset, refused)
+	// Later, glance's cache connection is used with no request of it in
+	// the capture.
+	mc2 := s.conn("127.0.0.1:35490", "127.0.0.1:11211")
+	s.get(mc2, 1, 5000, key, true)
+
+	f := Build(s.evs, Options{})
+	byKind := func(kind Kind, label string) *Message {
+		return find(f, func(m *Message) bool { return m.Kind == kind && strings.HasPrefix(m.Label, label) })
+	}
+	for _, c := range []struct {
+		m        *Message
+		from, to string
+	}{
+		{byKind(KindMemcachedGet, "get token"), "glance", "memcached"},
+		{byKind(KindMemcachedCommand, "unknown"), "127.0.0.1:57712", "memcached"},
+		{byKind(KindTCPReset, ""), "127.0.0.1:57712", "memcached"},
+		{byKind(KindTCPRefused, ""), "127.0.0.1:60258", "127.0.0.1:11212"},
+	} {
+		if c.m == nil {
+			t.Fatalf("a message is missing: %+v", f.Messages)
+		}
+		if name(f, c.m.From) != c.from || name(f, c.m.To) != c.to {
+			t.Errorf("%s: %s → %s, want %s → %s", c.m.Label, name(f, c.m.From), name(f, c.m.To), c.from, c.to)
+		}
+	}
+	if n := byKind(KindTCPRefused, "").Notes; len(n) != 1 || n[0].Text != "nothing listens on 127.0.0.1:11212" {
+		t.Errorf("refused note %+v", n)
+	}
+	for _, m := range f.Messages {
+		if m.Kind == KindMemcachedGet && name(f, m.From) != "glance" {
+			t.Errorf("glance's lookup %d drawn from %s", m.Seq, name(f, m.From))
+		}
+	}
+	for _, p := range f.Participants {
+		if strings.HasPrefix(p.Name, "127.0.0.1:") && p.Role != RolePeer || strings.HasPrefix(p.Name, "service ") {
+			t.Errorf("participant %+v", p)
+		}
+	}
+}

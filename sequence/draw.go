@@ -115,9 +115,11 @@ func (b *builder) assignIDs() {
 			}
 		}
 	}
+	al := parseAliases(b.opts.Aliases)
 	for _, p := range order {
 		slices.Sort(p.p.Endpoints)
 		p.p.Endpoints = slices.Compact(p.p.Endpoints)
+		p.p.Name = al.displayName(p)
 		b.flow.Participants = append(b.flow.Participants, p.p)
 	}
 }
@@ -140,6 +142,9 @@ var preferredIDs = map[string]string{
 // shortID makes a short diagram id for p that no other participant has.
 func shortID(p *party, taken map[string]bool) string {
 	base := preferredIDs[p.name]
+	if p.role == RolePeer {
+		base = "Peer" // named by an address, which makes no id
+	}
 	if base == "" {
 		var sb strings.Builder
 		for _, w := range strings.FieldsFunc(p.name, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {

@@ -14,6 +14,10 @@ const (
 	RoleMemcached = "memcached"
 	RoleMySQL     = "mysql"
 	RoleFiles     = "files"
+	// RolePeer is a program that talks to a cache or a database and is no
+	// known service: named by its address and port, never given a role it
+	// was not seen to have.
+	RolePeer = "peer"
 )
 
 // Participant is one lifeline of the diagram.

@@ -14,6 +14,7 @@ const (
 	noteCacheMiss      = "cache-miss"
 	noteCached         = "cached"
 	noteNotListening   = "not-listening"
+	noteNothingListens = "nothing-listens"
 	noteDBError        = "db-error"
 	noteFailure        = "failure"
 	noteFailureMessage = "failure-message"
@@ -31,6 +32,7 @@ var catalog = map[string]map[string]string{
 		noteCacheMiss:      "cache miss: the token must be validated by keystone",
 		noteCached:         "token %[1]s cached",
 		noteNotListening:   "%[1]s is not listening on %[2]s",
+		noteNothingListens: "nothing listens on %[1]s",
 		noteDBError:        "database error %[1]s",
 		noteFailure:        "%[1]d %[2]s",
 		noteFailureMessage: "%[1]d %[2]s: %[3]s",
@@ -44,6 +46,7 @@ var catalog = map[string]map[string]string{
 		noteCacheMiss:      "缓存未命中: 要去 keystone 验证 token",
 		noteCached:         "token %[1]s 已保存到 memcached",
 		noteNotListening:   "%[1]s 没有在 %[2]s 上监听",
+		noteNothingListens: "%[1]s 上没有进程在监听",
 		noteDBError:        "数据库错误 %[1]s",
 		noteFailure:        "%[1]d %[2]s",
 		noteFailureMessage: "%[1]d %[2]s: %[3]s",

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,11 +34,13 @@ type parties struct {
 	order   []*party
 	opts    *Options
 	hosts   map[netip.Addr]bool // addresses that serve an OpenStack service
-	clients int                 // number of client parties made
+	// servers are the parties HTTP servers were found to be, by endpoint.
+	servers map[netip.AddrPort]*party
+	clients int // number of client parties made
 }
 
 func newParties(opts *Options) *parties {
-	return &parties{byKey: map[string]*party{}, opts: opts, hosts: map[netip.Addr]bool{}}
+	return &parties{byKey: map[string]*party{}, opts: opts, hosts: map[netip.Addr]bool{}, servers: map[netip.AddrPort]*party{}}
 }
 
 func (ps *parties) get(key, name, role, service string) *party {
@@ -49,37 +52,6 @@ func (ps *parties) get(key, name, role, service string) *party {
 	ps.byKey[key] = p
 	ps.order = append(ps.order, p)
 	return p
-}
-
-// alias returns the user's name for an endpoint, if any.
-func (ps *parties) alias(ap netip.AddrPort, withPort bool) (string, bool) {
-	if withPort {
-		if n, ok := ps.opts.Aliases[ap.String()]; ok {
-			return n, true
-		}
-	}
-	n, ok := ps.opts.Aliases[ap.Addr().String()]
-	return n, ok
-}
-
-// aliasParty returns the party an alias names.
-func (ps *parties) aliasParty(name string) *party {
-	role := RoleService
-	switch strings.ToLower(name) {
-	case "keystone":
-		role = RoleKeystone
-	case "glance":
-		role = RoleGlance
-	case "memcached":
-		role = RoleMemcached
-	case "openstackclient", "client":
-		role = RoleClient
-	}
-	svc := ""
-	if role == RoleKeystone || role == RoleGlance {
-		svc = strings.ToLower(name)
-	}
-	return ps.get("alias:"+name, name, role, svc)
 }
 
 // service returns the party of an OpenStack service by name.
@@ -98,9 +70,6 @@ func (ps *parties) service(name string) *party {
 
 // server names the listening side of an HTTP connection.
 func (ps *parties) httpServer(ap netip.AddrPort, api string) *party {
-	if n, ok := ps.alias(ap, true); ok {
-		return ps.aliasParty(n)
-	}
 	if name := ps.catalogName(ap); name != "" {
 		return ps.service(name)
 	}
@@ -115,9 +84,6 @@ func (ps *parties) httpServer(ap netip.AddrPort, api string) *party {
 
 // client returns the party for a caller that is no known service.
 func (ps *parties) client(addr netip.Addr) *party {
-	if n, ok := ps.alias(netip.AddrPortFrom(addr, 0), false); ok {
-		return ps.aliasParty(n)
-	}
 	key := "client:" + addr.String()
 	if p := ps.byKey[key]; p != nil {
 		return p
@@ -128,6 +94,12 @@ func (ps *parties) client(addr netip.Addr) *party {
 	}
 	ps.clients++
 	return ps.get(key, name, RoleClient, "")
+}
+
+// peer returns the party of a program that talks to a cache or a
+// database and is no known service, named by its address and port.
+func (ps *parties) peer(ap netip.AddrPort) *party {
+	return ps.get("peer:"+ap.String(), ap.String(), RolePeer, "")
 }
 
 // isServiceHost reports whether addr runs an OpenStack service (or is a
@@ -236,15 +208,76 @@ func (b *builder) participants() {
 			apiByConn[x.conn.ID] = x.call.API
 		}
 	}
-	for _, x := range b.xs {
-		switch x.proto {
-		case protoHTTP:
-			x.callee = ps.httpServer(x.conn.Server, apiByConn[x.conn.ID])
-		default:
-			x.callee = b.otherCallee(x)
-		}
-		if x.callee != nil && x.callee.role != RoleClient && x.conn != nil {
-			ps.hosts[x.conn.Server.Addr()] = true
+	// HTTP servers first: a refused connection to a port an HTTP service
+	// answers on elsewhere in the capture is that service's.
+	for _, http := range []bool{true, false} {
+		for _, x := range b.xs {
+			if (x.proto == protoHTTP) != http {
+				continue
+			}
+			if http {
+				x.callee = ps.httpServer(x.conn.Server, apiByConn[x.conn.ID])
+				ps.servers[x.conn.Server] = x.callee
+			} else {
+				x.callee = b.otherCallee(x)
+			}
+			if x.callee != nil && x.callee.role != RoleClient && x.callee.role != RolePeer && x.conn != nil {
+				ps.hosts[x.conn.Server.Addr()] = true
+			}
 		}
 	}
+}
+
+// aliases are the names the user gave hosts and endpoints.
+type aliases struct {
+	hosts     map[netip.Addr]string
+	endpoints map[netip.AddrPort]string
+}
+
+// parseAliases reads Options.Aliases ("ADDR" or "ADDR:PORT" → name);
+// keys that are no address are ignored.
+func parseAliases(m map[string]string) aliases {
+	a := aliases{hosts: map[netip.Addr]string{}, endpoints: map[netip.AddrPort]string{}}
+	for k, name := range m {
+		if ap, err := netip.ParseAddrPort(k); err == nil {
+			a.endpoints[ap] = name
+		} else if addr, err := netip.ParseAddr(strings.Trim(k, "[]")); err == nil {
+			a.hosts[addr.Unmap()] = name
+		}
+	}
+	return a
+}
+
+// displayName is the name a participant is drawn with: the name of what
+// it is, or the alias of an endpoint it serves, labelled with the aliases
+// of the hosts it was seen on ("keystone (controller)"). Aliases only
+// name: they never change who a participant is.
+func (a aliases) displayName(p *party) string {
+	name := p.name
+	var named, hosts []string
+	for _, e := range p.p.Endpoints {
+		var addr netip.Addr
+		if ap, err := netip.ParseAddrPort(e); err == nil {
+			if n, ok := a.endpoints[ap]; ok && !slices.Contains(named, n) {
+				named = append(named, n)
+			}
+			addr = ap.Addr()
+		} else if addr, err = netip.ParseAddr(e); err != nil {
+			continue
+		}
+		addr = addr.Unmap()
+		if n, ok := a.hosts[addr]; ok && !slices.Contains(hosts, n) {
+			hosts = append(hosts, n)
+			// "OpenStackClient 10.0.0.5" is named by its host's alias.
+			name = strings.TrimSuffix(name, " "+addr.String())
+		}
+	}
+	if len(named) > 0 {
+		name = strings.Join(named, ", ")
+	}
+	hosts = slices.DeleteFunc(hosts, func(h string) bool { return strings.EqualFold(h, name) })
+	if len(hosts) > 0 {
+		name += " (" + strings.Join(hosts, ", ") + ")"
+	}
+	return name
 }

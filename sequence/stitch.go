@@ -2,6 +2,7 @@ package sequence
 
 import (
 	"github.com/authflow/authflow/decode/httpdec"
+	"github.com/authflow/authflow/decode/memcached"
 	"github.com/authflow/authflow/decode/openstack"
 )
 
@@ -75,10 +76,13 @@ func (b *builder) stitch() {
 func (b *builder) caller(x *exchange, active []*exchange) *party {
 	ps := b.parties
 	addr := x.conn.Client.Addr()
-	if n, ok := ps.alias(x.conn.Client, false); ok {
-		return ps.aliasParty(n)
-	}
+	// A cache, database or unknown port's connection is a service's when
+	// that is known; else it is a peer, never a guessed client.
+	backend := x.callee != nil && (x.callee.role == RoleMemcached || x.callee.role == RoleMySQL || x.callee.role == RolePeer)
 	if !ps.isServiceHost(addr) {
+		if backend {
+			return ps.peer(x.conn.Client)
+		}
 		return ps.client(addr)
 	}
 	if x.proto == protoHTTP && x.req != nil {
@@ -89,13 +93,114 @@ func (b *builder) caller(x *exchange, active []*exchange) *party {
 	if p := b.otherCaller(x); p != nil {
 		return p
 	}
+	if backend {
+		if p := b.backendCaller(x, active); p != nil {
+			return p
+		}
+		return ps.peer(x.conn.Client)
+	}
 	// A call made while a service on this host serves a request comes
 	// from that service: the one whose request carries the token this
 	// call is about, else the one that started serving last.
 	if y := pickCandidate(x, active, nil, x.callee); y != nil {
 		return y.callee
 	}
+	// A validation while no request is being served (its request lost to
+	// drops): the service the validated token was sent to.
+	if x.call != nil && x.call.Kind == openstack.TokenValidate {
+		if p := b.tokenService(x.subject); p != nil && p != x.callee {
+			return p
+		}
+	}
 	return ps.client(addr)
+}
+
+// backendCaller names the service that opened a connection to a cache,
+// a database or an unknown port, when something shows it: a request it
+// serves that carries the token (or image) the call is about, its
+// validation of that token, or being the only service serving at the
+// time. A program sending what no client library sends (a line memcached
+// does not know) is no service.
+func (b *builder) backendCaller(x *exchange, active []*exchange) *party {
+	if x.req != nil {
+		if c, ok := x.req.Data.(*memcached.Command); ok && c.Op == "unknown" {
+			return nil
+		}
+	}
+	var only *party
+	ambiguous := false
+	for i := len(active) - 1; i >= 0; i-- {
+		y := active[i]
+		if y.callee == x.callee || y.start.After(x.start) {
+			continue
+		}
+		if y.token != "" && (y.token == x.token || y.token == x.subject) || x.image != "" && y.call != nil && y.call.ImageID == x.image {
+			return y.callee
+		}
+		if only != nil && only != y.callee {
+			ambiguous = true
+		}
+		only = y.callee
+	}
+	if p := b.tokenService(x.token); p != nil {
+		return p
+	}
+	if ambiguous {
+		return nil
+	}
+	return only
+}
+
+// tokenService names the service a token belongs with, when the capture
+// shows one alone: the service that validated it (known by its
+// User-Agent), else the one service that was sent requests carrying it.
+// It is nil when none or several are.
+func (b *builder) tokenService(token string) *party {
+	if token == "" {
+		return nil
+	}
+	if b.tokenServices == nil {
+		b.tokenServices = map[string]*party{}
+		validated := onlyOne{}
+		received := onlyOne{}
+		for _, x := range b.xs {
+			if x.proto != protoHTTP || x.req == nil || x.call == nil {
+				continue
+			}
+			if x.call.Kind == openstack.TokenValidate {
+				if svc := callerByUserAgent(x.req.Data.(*httpdec.Request)); svc != "" {
+					validated.add(x.subject, b.parties.service(svc))
+				}
+			}
+			if x.callee != nil && x.callee.service != "" {
+				received.add(x.token, x.callee)
+			}
+		}
+		for tok, p := range received.m {
+			b.tokenServices[tok] = p
+		}
+		for tok, p := range validated.m {
+			b.tokenServices[tok] = p
+		}
+	}
+	return b.tokenServices[token]
+}
+
+// onlyOne maps keys to the one party seen with each; a key seen with
+// several maps to nil.
+type onlyOne struct{ m map[string]*party }
+
+func (o *onlyOne) add(key string, p *party) {
+	if key == "" {
+		return
+	}
+	if o.m == nil {
+		o.m = map[string]*party{}
+	}
+	if prev, ok := o.m[key]; ok && prev != p {
+		p = nil
+	}
+	o.m[key] = p
 }
 
 // pickCause chooses, among the requests being served by x's caller, the one

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -157,8 +158,12 @@ func parseAliases(list []string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, a := range list {
 		addr, name, ok := strings.Cut(a, "=")
-		if !ok || addr == "" || name == "" {
-			return nil, usageError{fmt.Errorf("--alias %q: want ADDR[:PORT]=NAME", a)}
+		_, perr := netip.ParseAddr(strings.Trim(addr, "[]"))
+		if _, err := netip.ParseAddrPort(addr); err == nil {
+			perr = nil
+		}
+		if !ok || addr == "" || name == "" || perr != nil {
+			return nil, usageError{fmt.Errorf("--alias %q: want ADDR[:PORT]=NAME, ADDR an IP address", a)}
 		}
 		m[addr] = name
 	}

@@ -93,6 +93,12 @@ func (a *analysis) cache() {
 	users, by, present := a.cacheTraffic()
 	for _, u := range users {
 		c := by[u]
+		if r := a.role(u); r != sequence.RoleKeystone && !isService(r) {
+			// Not a service (a peer probing the port): nothing to blame,
+			// only what happened to say.
+			a.peerCacheFailures(c)
+			continue
+		}
 		a.cacheFailures(c)
 		a.cacheErrors(c)
 		a.cacheLookups(c)
@@ -174,6 +180,19 @@ func (a *analysis) cacheFailures(c *cacheTraffic) {
 	ev = append(ev, recovery)
 	s, d := f.reset(a.lang)
 	a.add(KindCacheReset, SeverityWarning, len(c.resets), s, d, ev)
+}
+
+// peerCacheFailures reports, as info, connections to the cache that were
+// refused or reset for a program that is no known service.
+func (a *analysis) peerCacheFailures(c *cacheTraffic) {
+	failures := append(append([]*sequence.Message(nil), c.refused...), c.resets...)
+	if len(failures) == 0 {
+		return
+	}
+	peer, cache := a.cacheUser(failures[0])
+	f := peerCacheFailureFacts{Peer: a.name(peer), Cache: a.name(cache), Endpoint: a.endpoint(cache), Refused: len(c.refused), Resets: len(c.resets)}
+	s, d := f.text(a.lang)
+	a.add(KindCacheUnreachable, SeverityInfo, len(failures), s, d, failures)
 }
 
 func (a *analysis) cacheErrors(c *cacheTraffic) {

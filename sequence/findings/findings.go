@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/authflow/authflow/sequence"
@@ -286,10 +287,15 @@ func (a *analysis) endpoint(id string) string {
 
 // configFile names the file holding a service's [keystone_authtoken].
 func (a *analysis) configFile(id string) string {
-	if a.role(id) == sequence.RoleGlance {
+	switch a.role(id) {
+	case sequence.RoleGlance:
 		return "glance-api.conf"
+	case sequence.RoleKeystone:
+		return "keystone.conf"
 	}
-	return a.name(id) + ".conf"
+	// Without the label of a host alias: "nova (controller)" is nova.
+	name, _, _ := strings.Cut(a.name(id), " (")
+	return name + ".conf"
 }
 
 func isService(role string) bool {

@@ -268,6 +268,72 @@ func TestSynthetic(t *testing.T) {
 			want: []string{"slow-token-issue/warning"},
 		},
 		{
+			// A port probe by a program that is no service was an error
+			// blaming "OpenStackClient 127.0.0.1" and its config file,
+			// ranked above glance's outage: findings blame services only,
+			// and a peer refused is at most info.
+			name: "a peer refused by the cache is info, the service's outage comes first",
+			build: func(b *flowBuilder) {
+				b.flow.Participants = append(b.flow.Participants, &sequence.Participant{ID: "P", Name: "127.0.0.1:51234", Role: sequence.RolePeer, Endpoints: []string{"127.0.0.1"}})
+				b.issue(0, 200, "C", 0, 201, "aaaa11112222", hour)
+				b.request(1000, 500, "aaaa11112222", 200, func(r *sequence.Message) {
+					b.msg(1001, "G", "M", sequence.KindTCPRefused, func(m *sequence.Message) { m.Cause = r.Seq })
+					b.validate(1005, 200, r.Seq, "aaaa11112222", "5e5e5e5e5e5e", 200, 60)
+				})
+				b.msg(3000, "P", "M", sequence.KindTCPRefused, nil)
+				b.request(5000, 50, "aaaa11112222", 200, func(r *sequence.Message) {
+					b.lookup(5001, r.Seq, "aaaa11112222", true)
+				})
+			},
+			want: []string{"cache-hit/info", "cache-unreachable/info", "cache-unreachable/warning"},
+			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
+				all := Analyze(flow, Options{ManyQueries: 1000})
+				var unreachable []sequence.Finding
+				for _, f := range all {
+					if f.Kind == KindCacheUnreachable {
+						unreachable = append(unreachable, f)
+					}
+				}
+				if len(unreachable) != 2 || !strings.HasPrefix(unreachable[0].Summary, "glance ") || unreachable[1].Severity != SeverityInfo {
+					t.Fatalf("want glance's outage first, then the peer's as info: %+v", unreachable)
+				}
+				peer := unreachable[1]
+				for _, bad := range []string{"OpenStackClient", ".conf", "keystone_authtoken", "validated"} {
+					if strings.Contains(peer.Summary+peer.Detail, bad) {
+						t.Errorf("the peer's finding mentions %q: %s %s", bad, peer.Summary, peer.Detail)
+					}
+				}
+				if !strings.Contains(peer.Summary, "127.0.0.1:51234") {
+					t.Errorf("the peer is not named: %s", peer.Summary)
+				}
+			},
+		},
+		{
+			// A host alias labels a service ("nova (controller)"); its
+			// configuration file is still nova's.
+			name: "an aliased service's config file",
+			build: func(b *flowBuilder) {
+				b.flow.Participants[3] = &sequence.Participant{ID: "G", Name: "nova (controller)", Role: sequence.RoleService, Endpoints: []string{"198.18.0.11:8774"}}
+				b.issue(0, 200, "C", 0, 201, "aaaa11112222", hour)
+				for i := range 3 {
+					at := 1000 + i*2000
+					tok := fmt.Sprintf("bbbb%08d", i)
+					user := fmt.Sprintf("cccc%08d", i)
+					b.request(at, 900, user, 200, func(r *sequence.Message) {
+						b.lookup(at+1, r.Seq, user, false)
+						b.issue(at+5, 300, "G", r.Seq, 201, tok, hour)
+						b.validate(at+400, 200, r.Seq, user, tok, 200, 60)
+					})
+				}
+			},
+			want: []string{"cache-never-hit/info", "service-reauth-every-request/warning"},
+			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
+				if d := fs[KindServiceReauth].Detail; !strings.Contains(d, " nova.conf") {
+					t.Errorf("want nova.conf: %s", d)
+				}
+			},
+		},
+		{
 			// The detail listed the first five slow issues; it lists the
 			// five slowest, slowest first, and counts the rest.
 			name: "slow issues: the slowest are listed",

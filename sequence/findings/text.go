@@ -117,6 +117,44 @@ type cacheFailureFacts struct {
 	Config                   string
 }
 
+type peerCacheFailureFacts struct {
+	Peer, Cache, Endpoint string
+	Refused, Resets       int
+}
+
+func (f peerCacheFailureFacts) text(l lang) (string, string) {
+	if l == langZH {
+		var what []string
+		if f.Refused > 0 {
+			what = append(what, fmt.Sprintf("%d 次连接被拒绝", f.Refused))
+		}
+		if f.Resets > 0 {
+			what = append(what, fmt.Sprintf("%d 次连接被重置", f.Resets))
+		}
+		s := fmt.Sprintf("%s (不是已知的 OpenStack 服务) 连不上 %s: %s", f.Peer, at(f.Cache, f.Endpoint), strings.Join(what, "、"))
+		d := "一个 authflow 不认识的程序 (端口探测、监控检查、脚本) 连接缓存失败"
+		if f.Refused > 0 {
+			d += " (连接被拒绝: 当时那里没有进程在监听)"
+		}
+		d += "。这里只如实记录; 要看的是服务自己的缓存访问是否也失败了, 那会有单独的发现。"
+		return s, d
+	}
+	var what []string
+	if f.Refused > 0 {
+		what = append(what, plural(f.Refused, "connection", "connections")+" refused")
+	}
+	if f.Resets > 0 {
+		what = append(what, plural(f.Resets, "connection", "connections")+" reset")
+	}
+	s := fmt.Sprintf("%s, no known OpenStack service, could not reach %s: %s", f.Peer, at(f.Cache, f.Endpoint), strings.Join(what, ", "))
+	d := "A program authflow does not know as a service (a port probe, a monitoring check, a script) failed to connect to the cache"
+	if f.Refused > 0 {
+		d += " (refused: nothing listened there then)"
+	}
+	d += ". This only records what happened; what matters is whether a service's own cache traffic failed too, which has a finding of its own."
+	return s, d
+}
+
 func (f cacheFailureFacts) unreachable(l lang) (string, string) {
 	ss := "'sport = :" + port(f.Endpoint) + "'"
 	if l == langZH {

@@ -125,6 +125,9 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if err := o.validateFileTrace(cmd.ErrOrStderr()); err != nil {
+		return err
+	}
 	if err := live.CheckPrivileges(); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
 	}
@@ -232,6 +235,9 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 		}
 		fmt.Fprintln(stderr)
 	}
+	if r.files != nil && traced == 0 {
+		fmt.Fprintf(stderr, "authflow: warning: file tracing saw no file event (%s): no file step will be drawn\n", o.fileFilters())
+	}
 	// The packets are written: a selection that matches nothing is only a
 	// warning here.
 	for _, u := range res.Unmatched {
@@ -290,7 +296,7 @@ func startFileTrace(ctx context.Context, o *captureOptions, tl *timeline, stderr
 		fmt.Fprintln(stderr, "authflow: file tracing off:", err)
 		return nil
 	}
-	tracer, err := filetrace.Start(ctx, filetrace.Options{PID: o.pid, Comm: o.comm, CgroupPath: o.cgroup, PathPrefix: o.pathPrefix})
+	tracer, err := filetrace.Start(ctx, o.fileTraceOptions())
 	if err != nil {
 		fmt.Fprintln(stderr, "authflow: file tracing off:", err)
 		return nil
@@ -343,4 +349,62 @@ func writeSidecar(capturePath string, h fsevent.Header, evs []fsevent.Event) err
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// fileTraceOptions are the tracer's options the flags ask for.
+func (o *captureOptions) fileTraceOptions() filetrace.Options {
+	return filetrace.Options{PID: o.pid, Comm: o.comm, CgroupPath: o.cgroup, PathPrefix: o.pathPrefix}
+}
+
+// fileFilters describes the file tracing filters in use, for messages.
+func (o *captureOptions) fileFilters() string {
+	var f []string
+	if o.pid != 0 {
+		f = append(f, fmt.Sprintf("--pid %d and its children", o.pid))
+	}
+	if o.comm != "" {
+		f = append(f, "--comm "+o.comm)
+	}
+	if o.cgroup != "" {
+		f = append(f, "--cgroup "+o.cgroup)
+	}
+	if o.pathPrefix != "" {
+		f = append(f, "--path-prefix "+o.pathPrefix)
+	}
+	if len(f) == 0 {
+		return "no filter"
+	}
+	return strings.Join(f, ", ")
+}
+
+// validateFileTrace rejects file tracing filters that cannot match (a pid
+// no process has, a negative pid, a missing cgroup) before anything is
+// captured, and warns about a command name no running process has, naming
+// the close ones.
+func (o *captureOptions) validateFileTrace(stderr io.Writer) error {
+	set := o.pid != 0 || o.comm != "" || o.cgroup != ""
+	if !o.traceFiles {
+		if set {
+			return usageError{errors.New("--pid, --comm and --cgroup select what --trace-files traces: add --trace-files")}
+		}
+		return nil
+	}
+	opts := o.fileTraceOptions()
+	if err := opts.Validate(); err != nil {
+		flag := "--cgroup"
+		if o.pid != 0 && !strings.HasPrefix(err.Error(), "cgroup") {
+			flag = "--pid"
+		}
+		return usageError{fmt.Errorf("%s: %w", flag, err)}
+	}
+	if o.comm != "" {
+		if ok, close := filetrace.CommMatches(o.comm); !ok {
+			hint := ""
+			if len(close) > 0 {
+				hint = fmt.Sprintf("; did you mean %s?", strings.Join(close, " or "))
+			}
+			fmt.Fprintf(stderr, "authflow: warning: --comm %s: no running process has this command name (the kernel compares its first 15 bytes exactly)%s\n", o.comm, hint)
+		}
+	}
+	return nil
 }

@@ -16,17 +16,28 @@ type fileUse struct {
 	open          *fsevent.Event
 	openAt        event.Position
 	ops           []*event.Event // reads and writes, kept for --detail 2
-	reads, writes int
-	rbytes        int64
-	wbytes        int64
-	firstRead     time.Time
-	lastRead      time.Time
-	firstWrite    time.Time
-	lastWrite     time.Time
+	reads, writes ioTotals
 	path          string
 	pid           int
 	fd            int
 	comm          string
+}
+
+// ioTotals sum up a descriptor's reads (or writes).
+type ioTotals struct {
+	calls       int
+	bytes       int64
+	first, last time.Time
+}
+
+// add counts one call of n bytes at t.
+func (s *ioTotals) add(t time.Time, n int64) {
+	if s.calls == 0 {
+		s.first = t
+	}
+	s.calls++
+	s.bytes += n
+	s.last = t
 }
 
 // maxFileOps bounds the reads and writes kept per descriptor for drawing
@@ -65,19 +76,9 @@ func (b *builder) fileEvent(e *event.Event, fe *fsevent.Event) {
 	}
 	switch fe.Op {
 	case fsevent.Read:
-		if f.reads == 0 {
-			f.firstRead = e.Start.Time
-		}
-		f.reads++
-		f.rbytes += fe.Bytes
-		f.lastRead = e.Start.Time
+		f.reads.add(e.Start.Time, fe.Bytes)
 	case fsevent.Write:
-		if f.writes == 0 {
-			f.firstWrite = e.Start.Time
-		}
-		f.writes++
-		f.wbytes += fe.Bytes
-		f.lastWrite = e.Start.Time
+		f.writes.add(e.Start.Time, fe.Bytes)
 	case fsevent.Close:
 		delete(b.fds, key)
 	}
@@ -182,28 +183,29 @@ func (b *builder) fileMessages(x *exchange) []*pending {
 		}
 		return out
 	}
-	if f.reads > 0 {
-		m := b.message(fs, x.caller, event.Position{Time: f.firstRead, Frame: event.FrameRef{Number: 0}}, KindFileRead)
+	// The reads are answers of the file system, the writes calls to it.
+	for _, t := range []struct {
+		sum      *ioTotals
+		kind     Kind
+		verb     string
+		from, to *party
+	}{
+		{&f.reads, KindFileRead, "read", fs, x.caller},
+		{&f.writes, KindFileWrite, "write", x.caller, fs},
+	} {
+		if t.sum.calls == 0 {
+			continue
+		}
+		m := b.message(t.from, t.to, event.Position{Time: t.sum.first}, t.kind)
 		base(m)
-		m.Response = true
-		m.Calls = f.reads
-		n := f.rbytes
+		m.Response = t.kind == KindFileRead
+		m.Calls = t.sum.calls
+		n := t.sum.bytes
 		m.Bytes = &n
-		m.Label = fmt.Sprintf("read %s in %s", size(f.rbytes), plural(f.reads, "read")) + f.unopened()
-		m.Duration = f.lastRead.Sub(f.firstRead)
-		m.End = f.lastRead
-		out = append(out, &pending{msg: m, at: event.Position{Time: f.firstRead}, x: x, cause: x.cause})
-	}
-	if f.writes > 0 {
-		m := b.message(x.caller, fs, event.Position{Time: f.firstWrite}, KindFileWrite)
-		base(m)
-		m.Calls = f.writes
-		n := f.wbytes
-		m.Bytes = &n
-		m.Label = fmt.Sprintf("write %s in %s", size(f.wbytes), plural(f.writes, "write")) + f.unopened()
-		m.Duration = f.lastWrite.Sub(f.firstWrite)
-		m.End = f.lastWrite
-		out = append(out, &pending{msg: m, at: event.Position{Time: f.firstWrite}, x: x, cause: x.cause})
+		m.Label = fmt.Sprintf("%s %s in %s", t.verb, size(n), plural(t.sum.calls, t.verb)) + f.unopened()
+		m.Duration = t.sum.last.Sub(t.sum.first)
+		m.End = t.sum.last
+		out = append(out, &pending{msg: m, at: event.Position{Time: t.sum.first}, x: x, cause: x.cause})
 	}
 	return out
 }

@@ -139,7 +139,8 @@ var preferredIDs = map[string]string{
 	"swift":             "S",
 }
 
-// shortID makes a short diagram id for p that no other participant has.
+// shortID makes a short diagram id for p that no other participant has
+// and that is no keyword of the diagram languages.
 func shortID(p *party, taken map[string]bool) string {
 	base := preferredIDs[p.name]
 	if p.role == RolePeer {
@@ -155,12 +156,33 @@ func shortID(p *party, taken map[string]bool) string {
 			base = "P" + base
 		}
 	}
+	for diagramKeyword(base) {
+		base = "P" + base
+	}
 	id := base
-	for i := 2; taken[id]; i++ {
+	for i := 2; taken[id] || diagramKeyword(id); i++ {
 		id = fmt.Sprintf("%s%d", base, i)
 	}
 	return id
 }
+
+// diagramKeywords are the words Mermaid's sequence diagram grammar (in
+// any case) and PlantUML's reserve: an id that is one of them breaks the
+// diagram ("END->>K" does not parse).
+var diagramKeywords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`ACC_DESCR ACC_TITLE ACCDESCR ACCTITLE ACTIVATE ACTOR ALT AND AS AUTONUMBER BOX
+		BREAK CREATE CRITICAL DEACTIVATE DESTROY DETAILS ELSE END LEFT LINK LINKS LOOP NOTE OF OFF OPT OPTION
+		OVER PAR PAR_OVER PARTICIPANT PROPERTIES RECT RIGHT TITLE SEQUENCEDIAGRAM GROUP REF RETURN DELAY HNOTE
+		RNOTE NEWPAGE LEGEND ENDLEGEND HEADER ENDHEADER FOOTER ENDFOOTER HIDE SHOW SKINPARAM DATABASE QUEUE
+		ENTITY CONTROL BOUNDARY COLLECTIONS SPACE ENDNOTE ENDRNOTE ENDHNOTE ENDBOX MAINFRAME`) {
+		diagramKeywords[w] = true
+	}
+}
+
+// diagramKeyword reports whether id is a keyword, in any case.
+func diagramKeyword(id string) bool { return diagramKeywords[strings.ToUpper(id)] }
 
 // millis formats a duration in milliseconds, as people read them.
 func millis(d time.Duration) string {

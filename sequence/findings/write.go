@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/render/escape"
 )
 
 // Caps of the evidence Write lists per finding.
@@ -82,7 +83,7 @@ func evidence(f sequence.Finding) string {
 
 // oneLine keeps text on one line and drops control characters.
 func oneLine(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+	return strings.Join(strings.FieldsFunc(escape.Terminal(s), func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r < 0x20 || r == 0x7f
 	}), " ")
 }

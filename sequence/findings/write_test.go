@@ -51,8 +51,8 @@ func TestWrite(t *testing.T) {
 		},
 		{
 			name: "control characters",
-			fs:   []sequence.Finding{{Kind: "x", Severity: SeverityInfo, Summary: "a\x1b[31mb\r\nc"}},
-			want: "findings: 1 info\n\ninfo    x: a [31mb c\n",
+			fs:   []sequence.Finding{{Kind: "x", Severity: SeverityInfo, Summary: "a\x1b[31mb\r\nc\u202ed\u009b1m"}},
+			want: "findings: 1 info\n\ninfo    x: a\\x1b[31mb c\\u202ed\\x9b1m\n",
 		},
 	}
 	for _, tt := range tests {

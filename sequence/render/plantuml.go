@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/render/escape"
 )
 
 // PlantUML writes the flow as a PlantUML sequence diagram.
@@ -52,9 +53,6 @@ func plantUML(w io.Writer, flow *sequence.Flow, summary bool) error {
 	return ew.flush()
 }
 
-// plantText keeps wire text on one line and out of PlantUML's markup.
-func plantText(s string) string {
-	s = oneLine(s)
-	s = strings.ReplaceAll(s, `"`, "'")
-	return strings.ReplaceAll(s, `\n`, `\\n`)
-}
+// plantText keeps wire text on one line and out of PlantUML's markup
+// (see escape.PlantUML): PlantUML draws it as it was.
+func plantText(s string) string { return escape.PlantUML(s) }

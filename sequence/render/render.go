@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/render/escape"
 )
 
 // Formats lists the output formats Write knows.
@@ -145,11 +146,13 @@ func writeMermaid(ew *errWriter, flow *sequence.Flow) {
 
 // MermaidText escapes text for a Mermaid sequence diagram: characters that
 // Mermaid would read as syntax (statement separators, comments, entity
-// codes, HTML) become entity codes, and line breaks become spaces. Wire
-// text (labels come from captured bytes) can never break the diagram.
+// codes, HTML) become entity codes, and line breaks become spaces;
+// control characters and bidi controls are first shown escaped (see
+// escape.Terminal). Wire text (labels come from captured bytes) can never
+// break the diagram.
 func MermaidText(s string) string {
 	var sb strings.Builder
-	for _, r := range s {
+	for _, r := range escape.Terminal(s) {
 		switch {
 		case r == '\n' || r == '\r' || r == '\t':
 			sb.WriteByte(' ')
@@ -262,7 +265,7 @@ func text(w io.Writer, flow *sequence.Flow, c *colorer) error {
 			from, to, arrow = to, from, "←"
 		}
 		ew.printf("%9.3f %s %s%s %s %s: %s\n", m.Time.Sub(t0).Seconds(), c.seq(fmt.Sprintf("%3d", m.Seq)), strings.Repeat("    ", d),
-			c.participant(from), arrow, c.participant(to), c.label(oneLine(m.Label), m.Status, m.Kind))
+			c.participant(oneLine(from)), arrow, c.participant(oneLine(to)), c.label(oneLine(m.Label), m.Status, m.Kind))
 		for _, n := range m.Notes {
 			ew.printf("%13s %s  %s\n", "", strings.Repeat("    ", d), c.note("note: "+oneLine(n.Text)))
 		}
@@ -273,16 +276,7 @@ func text(w io.Writer, flow *sequence.Flow, c *colorer) error {
 	return ew.flush()
 }
 
-// oneLine makes wire text safe for a terminal line: no line breaks, no
-// escape sequences.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return '?'
-		}
-		return r
-	}, s)
-}
+// oneLine makes wire text safe for a terminal line (see
+// escape.Terminal): no line breaks, no control characters or escape
+// sequences, no bidi controls.
+func oneLine(s string) string { return escape.Terminal(s) }

@@ -19,7 +19,8 @@ func TestMermaidText(t *testing.T) {
 		{"<script>alert(1)</script>", "#60;script#62;alert(1)#60;/script#62;"},
 		{"line\nbreak\r\tend", "line break  end"},
 		{"end", "end"},
-		{"\x1b[31mred", "[31mred"},
+		{"\x1b[31mred", "#92;x1b[31mred"},
+		{"a\u202eb\u2028c", "a#92;u202eb c"},
 		{"", "#32;"},
 		{"{json}", "#123;json#125;"},
 	}

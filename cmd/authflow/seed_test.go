@@ -8,7 +8,7 @@ import (
 
 // TestImageSaveMatchesSeed checks the image-save flow against the steps of
 // the hand-made diagram of the write-up this project started from
-// (../shared/seeds/image-save-trace.txt): the same participants, and the
+// (image-save-trace.txt): the same participants, and the
 // same steps in the same order.
 func TestImageSaveMatchesSeed(t *testing.T) {
 	flow := analyzeJSON(t, append(scenarioFlags("image-save"), scenarioArgs("image-save")...)...)

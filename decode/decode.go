@@ -45,24 +45,18 @@ type Options struct {
 	// Decoders makes decoders for the protocols besides HTTP; nil means
 	// DefaultDecoders (memcached and MySQL).
 	Decoders map[Protocol]HandlerFunc
-	// MaxEvents bounds how many events are kept; 0 means
-	// DefaultMaxEvents. Past it, events are dropped (Stats.EventsDropped).
+	// MaxEvents bounds how many events are kept; 0 means no bound. Past
+	// it, events are dropped (Stats.EventsDropped).
 	MaxEvents int
 	// MaxEventBytes bounds the memory of the events kept, as estimated by
-	// EventSize; 0 means DefaultMaxEventBytes. Past half of it, HTTP
-	// bodies are no longer kept (Stats.BodiesDropped), leaving room for
-	// the messages themselves; past it, events are dropped.
+	// EventSize; 0 means no bound. Past half of it, HTTP bodies are no
+	// longer kept (Stats.BodiesDropped), leaving room for the messages
+	// themselves; past it, events are dropped.
 	MaxEventBytes int64
 	// Notify, if set, is called with every event as it is decoded (e.g.
 	// to show a live timeline while capturing).
 	Notify func(*event.Event)
 }
-
-// Defaults of Options.
-const (
-	DefaultMaxEvents     = 5_000_000
-	DefaultMaxEventBytes = 256 << 20
-)
 
 // DefaultPorts are the server ports of memcached and MySQL.
 func DefaultPorts() map[uint16]Protocol {
@@ -125,12 +119,6 @@ func New(opts Options) *Decoder {
 	if opts.Decoders == nil {
 		opts.Decoders = DefaultDecoders()
 	}
-	if opts.MaxEvents <= 0 {
-		opts.MaxEvents = DefaultMaxEvents
-	}
-	if opts.MaxEventBytes <= 0 {
-		opts.MaxEventBytes = DefaultMaxEventBytes
-	}
 	if opts.Stream.ServerPorts == nil {
 		opts.Stream.ServerPorts = map[uint16]bool{}
 		for p := range openstack.WellKnownPorts {
@@ -149,12 +137,12 @@ func (d *Decoder) emit(e *event.Event) {
 	if d.opts.Notify != nil {
 		d.opts.Notify(e)
 	}
-	if len(d.events) >= d.opts.MaxEvents {
+	if d.opts.MaxEvents > 0 && len(d.events) >= d.opts.MaxEvents {
 		d.stats.EventsDropped++
 		return
 	}
 	size := EventSize(e)
-	if d.stats.EventBytes+size > d.opts.MaxEventBytes/2 {
+	if d.opts.MaxEventBytes > 0 && d.stats.EventBytes+size > d.opts.MaxEventBytes/2 {
 		if m := httpMessage(e); m != nil && len(m.Body) > 0 {
 			size -= int64(len(m.Body))
 			m.Body = nil

@@ -30,6 +30,7 @@ func TestEventBudget(t *testing.T) {
 		bodies, events bool // some dropped
 	}{
 		{limit: 0},                      // the default: everything kept
+		{limit: 1 << 30},                // a bound that does not bite
 		{limit: 40 << 10, bodies: true}, // room for every message, not every body
 		{limit: 8 << 10, bodies: true, events: true},
 	} {

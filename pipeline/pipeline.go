@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/capture/fsevent"
@@ -76,6 +77,11 @@ type Result struct {
 	InputErrors []error
 	// Stats counts what decoding saw.
 	Stats decode.Stats
+	// Dropped, if not nil, says that a bound the user set (--max-memory,
+	// --max-events) dropped messages or HTTP bodies: one error naming
+	// the flag and the counts. Its text is also the flow's first warning.
+	// The default bounds never drop a message.
+	Dropped error
 	// Selected says a selection was applied: Flow is part of the whole
 	// flow, which had WholeMessages messages.
 	Selected      bool
@@ -104,7 +110,12 @@ func Run(in Packets, opts Options) (*Result, error) {
 	build.Inputs = in.Names
 	flow := sequence.Build(events, build)
 	// The bounds hit come first: they say the flow is not whole.
-	if lw := opts.Bounds.warnings(stats); len(lw) > 0 {
+	lw := opts.Bounds.warnings(stats)
+	if d := opts.Bounds.dropped(stats); d != "" {
+		res.Dropped = errors.New(d)
+		lw = append([]string{d}, lw...)
+	}
+	if len(lw) > 0 {
 		flow.Warnings = append(lw, flow.Warnings...)
 	}
 	// Findings look at the whole flow, before any selection.
@@ -139,15 +150,25 @@ func (b Bounds) warnings(st decode.Stats) []string {
 	if st.EvictedMemory > 0 {
 		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-memory=%s: what they carried after that is missing", st.EvictedMemory, b.MaxMemory))
 	}
-	if st.BodiesDropped > 0 {
-		w = append(w, fmt.Sprintf("%d HTTP bodies were not kept to stay within --max-memory=%s: tokens and catalogs in them are not shown", st.BodiesDropped, b.MaxMemory))
-	}
+	return w
+}
+
+// dropped says, in one line, which messages and bodies the bounds the
+// user set dropped, or "" if none were.
+func (b Bounds) dropped(st decode.Stats) string {
+	var parts []string
 	if st.EventsDropped > 0 {
 		limit := "--max-memory=" + b.MaxMemory
-		if st.Events >= b.MaxEvents {
+		if b.MaxEvents > 0 && st.Events >= b.MaxEvents {
 			limit = fmt.Sprintf("--max-events=%d", b.MaxEvents)
 		}
-		w = append(w, fmt.Sprintf("%d messages were dropped to stay within %s", st.EventsDropped, limit))
+		parts = append(parts, fmt.Sprintf("%d messages were dropped to stay within %s", st.EventsDropped, limit))
 	}
-	return w
+	if st.BodiesDropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d HTTP bodies were not kept to stay within --max-memory=%s: tokens and catalogs in them are not shown", st.BodiesDropped, b.MaxMemory))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + " (without the flag nothing is dropped)"
 }

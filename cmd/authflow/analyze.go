@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,9 +71,8 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	o.bodyLimit = 64 << 10
 	f.Var(&o.bodyLimit, "body-limit", "`SIZE` of each HTTP body kept for decoding (e.g. 65536, 64KiB, 1MiB)")
 	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
-	o.maxMemory = defaultMaxMemory
-	f.Var(&o.maxMemory, "max-memory", "`SIZE` of memory (e.g. 512MiB, 2GiB) for the connections tracked and for the messages kept, half each (estimated); beyond it the idlest connections are closed, then message bodies and messages dropped")
-	f.IntVar(&o.maxEvents, "max-events", decode.DefaultMaxEvents, "`N` messages kept for correlation at most; beyond it they are dropped")
+	f.Var(&o.maxMemory, "max-memory", "`SIZE` of memory (e.g. 512MiB, 2GiB) for the connections tracked and for the messages kept, half each (estimated); beyond it the idlest connections are closed, then message bodies and messages dropped, and authflow exits 3 (default: nothing dropped, connections within 256MiB)")
+	f.IntVar(&o.maxEvents, "max-events", 0, "`N` messages kept for correlation at most; beyond it they are dropped and authflow exits 3 (default: no bound)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
 	f.StringArrayVar(&o.strace, "strace", nil, "read file events from strace logs (`FILE|GLOB`, repeatable; strace -f -tt/-ttt, -ff files): which image file glance opened and read")
 	f.StringVar(&o.clockSync, "clock-sync", "auto", "`MODE` auto: estimate the clock offsets between captures of different hosts from the TCP segments they share, and correct them; off: take timestamps as recorded")
@@ -250,6 +250,8 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 type loaded struct {
 	flow      *sequence.Flow
 	inputErrs []error
+	// dropped says a bound the user set dropped messages (exit 3).
+	dropped error
 	// secrets is what the inputs revealed: every text written is
 	// scrubbed of it.
 	secrets *secrets.Set
@@ -277,21 +279,29 @@ func (e *scrubbedError) Unwrap() error { return e.err }
 func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
 	if !quiet && len(l.flow.Warnings) > 0 {
 		const show = 5
-		for i, w := range l.flow.Warnings {
+		ws := l.flow.Warnings
+		if l.dropped != nil && len(ws) > 0 && ws[0] == l.dropped.Error() {
+			ws = ws[1:] // said below, as the error
+		}
+		for i, w := range ws {
 			if i == show {
-				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(l.flow.Warnings)-show)
+				fmt.Fprintf(cmd.ErrOrStderr(), "authflow: … and %d more warnings (in the JSON output's warnings)\n", len(ws)-show)
 				break
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "authflow: warning:", render.TerminalText(l.scrub(w)))
 		}
 	}
-	if len(l.inputErrs) == 0 {
+	errs := l.inputErrs
+	if l.dropped != nil {
+		errs = append(slices.Clone(errs), l.dropped)
+	}
+	if len(errs) == 0 {
 		return nil
 	}
-	for _, e := range l.inputErrs[:len(l.inputErrs)-1] {
+	for _, e := range errs[:len(errs)-1] {
 		fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", l.scrub(e.Error()))
 	}
-	last := l.inputErrs[len(l.inputErrs)-1]
+	last := errs[len(errs)-1]
 	return &exitCodeError{code: exitPartial, err: &scrubbedError{msg: l.scrub(last.Error()), err: last}}
 }
 
@@ -376,7 +386,7 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	if err := checkSelection(cmd, res); err != nil {
 		return nil, err
 	}
-	return &loaded{flow: res.Flow, inputErrs: res.InputErrors, secrets: opts.Build.Secrets}, nil
+	return &loaded{flow: res.Flow, inputErrs: res.InputErrors, dropped: res.Dropped, secrets: opts.Build.Secrets}, nil
 }
 
 // pipelineOptions map the flags to the pipeline's options (all but the

@@ -248,7 +248,7 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 			return err
 		}
 	}
-	return (&loaded{flow: res.Flow, inputErrs: res.InputErrors, secrets: opts.Build.Secrets}).finish(cmd, o.quiet)
+	return (&loaded{flow: res.Flow, inputErrs: res.InputErrors, dropped: res.Dropped, secrets: opts.Build.Secrets}).finish(cmd, o.quiet)
 }
 
 // teeSource writes every packet it reads to a capture file, and has the

@@ -6,9 +6,6 @@ import (
 	"strings"
 )
 
-// defaultMaxMemory is the default of --max-memory.
-const defaultMaxMemory = 512 << 20
-
 // byteSize is a flag value holding a size in bytes, written as a number
 // with an optional unit: 1048576, 64KiB, 512MiB, 2GiB, 500MB, 1GB.
 type byteSize int64

@@ -140,6 +140,8 @@ func formatFromPath(p string) string {
 		return "markdown"
 	case ".json":
 		return "json"
+	case ".jsonl", ".ndjson":
+		return "jsonl"
 	case ".txt":
 		return "text"
 	case ".puml", ".plantuml":

@@ -4,6 +4,7 @@ package render
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 )
 
 // Formats lists the output formats Write knows.
-var Formats = []string{"mermaid", "markdown", "json", "text", "plantuml", "html", "svg", "png"}
+var Formats = []string{"mermaid", "markdown", "json", "jsonl", "text", "plantuml", "html", "svg", "png"}
 
 // Options change how a flow is written.
 type Options struct {
@@ -58,6 +59,8 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 			return jsonWithSummary(w, flow)
 		}
 		return JSON(w, flow)
+	case "jsonl":
+		return JSONLines(w, flow)
 	case "text", "txt":
 		if err := text(w, flow, newColorer(opts.Color)); err != nil || !opts.Summary {
 			return err
@@ -187,23 +190,92 @@ func Markdown(w io.Writer, flow *sequence.Flow) error {
 // JSON writes the flow for machines. Every documented list is an array,
 // even when empty: never null, never missing.
 func JSON(w io.Writer, flow *sequence.Flow) error {
-	return encodeJSON(w, withArrays(flow))
+	f := withArrays(flow)
+	msgs := f.Messages
+	f.Messages = []*sequence.Message{}
+	return encodeJSON(w, f, msgs)
 }
 
 // jsonWithSummary writes the flow as JSON with a "summary" array: where
 // each request's time went (sequence.Timings).
 func jsonWithSummary(w io.Writer, flow *sequence.Flow) error {
+	f := withArrays(flow)
+	msgs := f.Messages
+	f.Messages = []*sequence.Message{}
 	return encodeJSON(w, struct {
 		*sequence.Flow
 		Summary []sequence.RequestTiming `json:"summary"`
-	}{withArrays(flow), emptyIfNil(sequence.Timings(flow))})
+	}{f, emptyIfNil(sequence.Timings(flow))}, msgs)
 }
 
-func encodeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+// encodeJSON writes v, a flow or a struct embedding one, as indented
+// JSON. The messages, most of a big flow, are written one by one rather
+// than indented all at once: the document is the same, byte for byte, as
+// encoding v whole, without holding a second copy of it in memory.
+func encodeJSON(w io.Writer, v any, msgs []*sequence.Message) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	// v was encoded with an empty messages list; the messages go there.
+	doc := head.Bytes()
+	const slot = "\n  \"messages\": []"
+	i := bytes.Index(doc, []byte(slot))
+	if i < 0 && len(msgs) > 0 {
+		return fmt.Errorf("json: no place for the %d messages in the document", len(msgs))
+	}
+	if len(msgs) == 0 {
+		bw.Write(doc)
+		return bw.Flush()
+	}
+	bw.Write(doc[:i+len(slot)-1])
+	bw.WriteString("\n")
+	var one bytes.Buffer
+	menc := json.NewEncoder(&one)
+	menc.SetIndent("    ", "  ")
+	menc.SetEscapeHTML(false)
+	for k, m := range msgs {
+		one.Reset()
+		if err := menc.Encode(m); err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+		if k < len(msgs)-1 {
+			bw.WriteString(",")
+		}
+		if _, err := bw.WriteString("\n"); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("  ]")
+	bw.Write(doc[i+len(slot):])
+	return bw.Flush()
+}
+
+// JSONLines writes the flow for pipelines (-f jsonl): one message per
+// line, each the same object as in JSON's "messages", in seq order; then
+// a last line holding the rest of the JSON document (participants,
+// warnings, findings, inputs, clocks, start, end; "messages" empty).
+func JSONLines(w io.Writer, flow *sequence.Flow) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, m := range flow.Messages {
+		if err := enc.Encode(m); err != nil {
+			return err
+		}
+	}
+	rest := withArrays(flow)
+	rest.Messages = []*sequence.Message{}
+	if err := enc.Encode(rest); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // withArrays returns a copy of flow whose lists (and its participants' and

@@ -52,6 +52,9 @@ func (b *builder) draw() {
 		if m.cause != nil {
 			m.msg.Cause = m.cause.seq
 		}
+		if c := m.x.conn; c != nil {
+			m.msg.Server, m.msg.Client = c.Server.String(), c.Client.String()
+		}
 		if !m.isReq && m.x.seq != 0 && m.x.seq != m.msg.Seq {
 			m.msg.ReplyTo = m.x.seq
 		}

@@ -114,6 +114,11 @@ type Message struct {
 	Notes []Note `json:"notes,omitempty"`
 	// Response marks an answer (drawn dashed).
 	Response bool `json:"-"`
+	// Server and Client are the addresses (host:port) of the connection
+	// the message travelled on, for exporters (e.g. OpenTelemetry's
+	// server.address); empty for file events. Not in the JSON.
+	Server string `json:"-"`
+	Client string `json:"-"`
 }
 
 // Note is a remark drawn next to a message.

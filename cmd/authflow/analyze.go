@@ -100,6 +100,7 @@ type analyzeOptions struct {
 	frames   bool
 	summary  bool
 	findings bool
+	otlp     otlpOptions
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -115,7 +116,9 @@ writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
   authflow analyze any.pcapng --format json | jq .messages
   authflow analyze --alias 198.18.0.100=OpenStackClient --alias 198.18.0.11=controller capture.pcap
   authflow analyze --timing --summary -f text ens.pcap lo.pcap
-  authflow analyze --token 047cf66b0773 --no-db ens.pcap lo.pcap`,
+  authflow analyze --token 047cf66b0773 --no-db ens.pcap lo.pcap
+  authflow analyze -f otlp -o flow.otlp.json ens.pcap lo.pcap   # OpenTelemetry traces as OTLP/JSON
+  authflow analyze --otlp-endpoint grpc://127.0.0.1:4317 ens.pcap lo.pcap   # send them to Jaeger`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAnalyze(cmd, o, args)
 		},
@@ -127,12 +130,16 @@ writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
 	f.BoolVar(&o.summary, "summary", false, "add the table of where each request's time went to the output, in its format: a \"summary\" array in JSON, a table after the text timeline or the Markdown diagram, a comment block in Mermaid and PlantUML, a table under the HTML diagram; with svg and png on stderr")
 	f.BoolVar(&o.findings, "findings", false, "report what an operator would point at (dead cache, re-authentication, slow validation, tokens used after revocation, …) with the evidence: after the text timeline or the Markdown diagram, else on stderr (JSON always has them)")
 	o.addFlags(f)
+	o.otlp.addFlags(f)
 	registerCompletions(cmd)
 	return cmd
 }
 
 // formatFromPath guesses the output format from a file name.
 func formatFromPath(p string) string {
+	if strings.HasSuffix(strings.ToLower(p), ".otlp.json") {
+		return "otlp"
+	}
 	switch strings.ToLower(filepath.Ext(p)) {
 	case ".mmd", ".mermaid":
 		return "mermaid"
@@ -177,14 +184,39 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 	if err != nil {
 		return err
 	}
+	sending := o.otlp.endpoint != ""
+	if sending {
+		if _, err := o.otlp.config(); err != nil {
+			return err
+		}
+	}
 	res, err := loadFlow(cmd, &o.inputOptions, args)
 	if err != nil {
 		return err
 	}
-	if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings, showSecrets: o.showSecrets}); err != nil {
+	// Sending traces replaces the diagram on standard output; -o or -f
+	// asks for both.
+	if !sending || o.output != "" || o.format != "" {
+		if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings, showSecrets: o.showSecrets}); err != nil {
+			return err
+		}
+	}
+	var sendErr error
+	if sending {
+		s, err := o.otlp.startSender(cmd.ErrOrStderr(), false)
+		if err != nil {
+			return err
+		}
+		s.flow(res.flow)
+		sendErr = s.finish(cmd.ErrOrStderr(), o.quiet)
+	}
+	if err := res.finish(cmd, o.quiet); err != nil {
+		if sendErr != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "authflow:", sendErr)
+		}
 		return err
 	}
-	return res.finish(cmd, o.quiet)
+	return sendErr
 }
 
 // outputFormat is the format -f names, else the one the output file's

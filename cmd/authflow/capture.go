@@ -43,6 +43,7 @@ type captureOptions struct {
 
 	output string
 	format string
+	otlp   otlpOptions
 }
 
 func newCaptureCmd() *cobra.Command {
@@ -61,7 +62,8 @@ writes the diagram at once. Needs root, or CAP_NET_RAW (and CAP_BPF with
 CAP_PERFMON for --trace-files).`,
 		Example: `  sudo authflow capture -i veth0 -i lo --trace-files --comm glance-api -w save.pcapng
   sudo authflow capture -i lo --duration 30s -w lo.pcapng -o flow.mmd
-  authflow analyze save.pcapng -o save.mmd      # file events included automatically`,
+  authflow analyze save.pcapng -o save.mmd      # file events included automatically
+  sudo authflow capture -i eth0 -i lo --otlp-endpoint grpc://jaeger.example:4317   # a trace per request, as it completes`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("capture takes no arguments (got %q); name interfaces with -i", args[0])}
@@ -85,6 +87,7 @@ CAP_PERFMON for --trace-files).`,
 	f.StringVarP(&o.output, "output", "o", "", "at the end, write the diagram to `FILE`")
 	f.StringVarP(&o.format, "format", "f", "", "diagram `FORMAT` for -o: "+strings.Join(render.Formats, ", "))
 	o.addFlags(f)
+	o.otlp.addFlags(f)
 	f.Lookup("example").Hidden = true
 	f.Lookup("strace").Hidden = true
 	registerCompletions(cmd)
@@ -127,6 +130,11 @@ func runCapture(cmd *cobra.Command, o *captureOptions) error {
 	}
 	if err := o.validateFileTrace(cmd.ErrOrStderr()); err != nil {
 		return err
+	}
+	if o.otlp.endpoint != "" {
+		if _, err := o.otlp.config(); err != nil {
+			return err
+		}
 	}
 	if err := live.CheckPrivileges(); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
@@ -193,6 +201,14 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 	if o.output != "" {
 		opts.Selection = func() (sequence.Selection, error) { return o.selection([]string{o.write}) }
 	}
+	var traces *traceSender
+	if o.otlp.endpoint != "" {
+		var err error
+		if traces, err = o.otlp.startSender(stderr, true); err != nil {
+			return err
+		}
+		opts.OnRequest = traces.request
+	}
 	var traced int
 	res, err := pipeline.Run(pipeline.Packets{
 		Source: tee,
@@ -225,6 +241,10 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 			return evs, errs
 		},
 	}, opts)
+	var sendErr error
+	if traces != nil {
+		sendErr = traces.finish(stderr, o.quiet)
+	}
 	if err != nil {
 		return err
 	}
@@ -248,7 +268,13 @@ func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases ma
 			return err
 		}
 	}
-	return (&loaded{flow: res.Flow, inputErrs: res.InputErrors, dropped: res.Dropped, secrets: opts.Build.Secrets}).finish(cmd, o.quiet)
+	if err := (&loaded{flow: res.Flow, inputErrs: res.InputErrors, dropped: res.Dropped, secrets: opts.Build.Secrets}).finish(cmd, o.quiet); err != nil {
+		if sendErr != nil {
+			fmt.Fprintln(stderr, "authflow:", sendErr)
+		}
+		return err
+	}
+	return sendErr
 }
 
 // teeSource writes every packet it reads to a capture file, and has the

@@ -59,7 +59,7 @@ func captureTokens(t *testing.T, paths []string) []string {
 // crafted capture's passwords and for whole tokens in standard output
 // and standard error; filter too.
 func TestNoSecretsInOutput(t *testing.T) {
-	formats := []string{"mermaid", "markdown", "json", "text", "plantuml", "html"}
+	formats := []string{"mermaid", "markdown", "json", "text", "plantuml", "html", "otlp"}
 	inputs := map[string][]string{}
 	for _, name := range scenarios(t) {
 		inputs[name] = append(scenarioFlags(name), scenarioArgs(name)...)
@@ -129,6 +129,20 @@ func TestNoSecretsInOutput(t *testing.T) {
 			}
 			if !shown && len(tokens) > 0 {
 				t.Errorf("--show-secrets shows no token")
+			}
+			// The OpenTelemetry traces too: whole tokens, no password.
+			out, stderr, _ = runCLI(t, append([]string{"analyze", "-f", "otlp", "--detail=2", "--show-secrets"}, args...)...)
+			for _, s := range secrets {
+				if strings.Contains(out+stderr, s) {
+					t.Errorf("-f otlp --show-secrets: output contains the secret %q", s)
+				}
+			}
+			shown = false
+			for _, tok := range tokens {
+				shown = shown || strings.Contains(out, tok)
+			}
+			if !shown && len(tokens) > 0 {
+				t.Errorf("-f otlp --show-secrets shows no token")
 			}
 		})
 	}

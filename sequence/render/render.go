@@ -1,5 +1,5 @@
-// Package render writes a flow as Mermaid, Markdown, JSON or a text
-// timeline.
+// Package render writes a flow as Mermaid, Markdown, JSON, a text
+// timeline, PlantUML, HTML, SVG, PNG or OpenTelemetry traces (OTLP/JSON).
 package render
 
 import (
@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/sequence"
+	"github.com/authflow/authflow/sequence/otlp"
 	"github.com/authflow/authflow/sequence/render/escape"
 )
 
 // Formats lists the output formats Write knows.
-var Formats = []string{"mermaid", "markdown", "json", "jsonl", "text", "plantuml", "html", "svg", "png"}
+var Formats = []string{"mermaid", "markdown", "json", "jsonl", "text", "plantuml", "html", "svg", "png", "otlp"}
 
 // Options change how a flow is written.
 type Options struct {
@@ -75,6 +76,9 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 		return HTML(w, flow, HTMLOptions{Version: opts.Version, WholeTokens: opts.ShowSecrets, Summary: opts.Summary})
 	case "svg", "png":
 		return Image(context.Background(), w, flow, format)
+	case "otlp":
+		// OpenTelemetry traces as OTLP/JSON, one trace per request tree.
+		return otlp.WriteJSON(w, otlp.FlowTraces(flow, opts.Version))
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }

@@ -13,6 +13,9 @@ import (
 // procDir is where processes are listed; tests point it elsewhere.
 var procDir = "/proc"
 
+// cgroupCheck tells cgroup v2 directories; tests replace it.
+var cgroupCheck = isCgroup2
+
 // commLen is how many bytes of a command name the kernel keeps.
 const commLen = 15
 
@@ -39,8 +42,8 @@ func (o Options) Validate() error {
 		if !st.IsDir() {
 			return fmt.Errorf("cgroup %s is not a directory", o.CgroupPath)
 		}
-		if _, err := os.Stat(filepath.Join(o.CgroupPath, "cgroup.procs")); err != nil {
-			return fmt.Errorf("cgroup %s is not a cgroup v2 directory (no cgroup.procs; cgroup2 is often at /sys/fs/cgroup)", o.CgroupPath)
+		if !cgroupCheck(o.CgroupPath) {
+			return fmt.Errorf("cgroup %s is not a cgroup v2 directory (cgroup2 is often at /sys/fs/cgroup, or /sys/fs/cgroup/unified next to v1 controllers)", o.CgroupPath)
 		}
 	}
 	return nil

@@ -39,7 +39,9 @@ var glanceProcs = map[string][2]string{
 func TestValidate(t *testing.T) {
 	fakeProc(t, glanceProcs)
 	cg := t.TempDir()
-	os.WriteFile(filepath.Join(cg, "cgroup.procs"), nil, 0o644)
+	old := cgroupCheck
+	cgroupCheck = func(dir string) bool { return dir == cg }
+	t.Cleanup(func() { cgroupCheck = old })
 	notCg := t.TempDir()
 	file := filepath.Join(notCg, "file")
 	os.WriteFile(file, nil, 0o644)

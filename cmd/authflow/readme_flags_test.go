@@ -78,6 +78,17 @@ func outputKind(t *testing.T, kind, out string) {
 			Messages []json.RawMessage `json:"messages"`
 		}
 		ok = json.Unmarshal([]byte(out), &f) == nil && len(f.Messages) > 0
+	case "jsonl":
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		ok = len(lines) > 1
+		for _, l := range lines {
+			ok = ok && json.Valid([]byte(l))
+		}
+	case "otlp":
+		var f struct {
+			ResourceSpans []json.RawMessage `json:"resourceSpans"`
+		}
+		ok = json.Unmarshal([]byte(out), &f) == nil && len(f.ResourceSpans) > 0
 	case "text":
 		ok = strings.Contains(out, " → ") && !strings.Contains(out, "->>")
 	case "plantuml":

@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: all build deps test unit fuzz-smoke fuzz vet bpf-check example bench generate clean
+.PHONY: all build deps jaeger test unit fuzz-smoke fuzz vet bpf-check example bench generate clean
 
 all: build
 
@@ -16,17 +16,24 @@ build:
 deps:
 	./.ci/install-deps.sh
 
+# Jaeger v2 all-in-one, for the end-to-end OpenTelemetry tests: built from
+# the version tools/jaeger/go.mod pins into a cache outside the repository
+# (${XDG_CACHE_HOME:-~/.cache}/authflow), only when it is not there (it
+# takes minutes).
+jaeger:
+	./tools/jaeger/build.sh
+
 # The whole test suite: dependencies, vet, the committed eBPF objects
-# checked against their source, every test (with the race detector), then
-# every fuzz target for a few seconds each.
-test: deps vet bpf-check unit fuzz-smoke
+# checked against their source, Jaeger, every test (with the race
+# detector), then every fuzz target for a few seconds each.
+test: deps vet bpf-check jaeger unit fuzz-smoke
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
 unit:
-	AUTHFLOW_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
+	AUTHFLOW_REQUIRE_CHROMIUM=1 AUTHFLOW_REQUIRE_JAEGER=1 $(GO) test -race -count=1 ./...
 
 # The eBPF object and its Go bindings are committed (building authflow needs
 # no C toolchain): regenerate them with bpf2go, the version go.mod pins, and

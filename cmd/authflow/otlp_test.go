@@ -1,11 +1,17 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -302,5 +308,95 @@ func TestGoldenOTLP(t *testing.T) {
 	}
 	if string(again) != out {
 		t.Errorf("-o flow.otlp.json differs from -f otlp:\n%s", firstDiff(out, string(again)))
+	}
+}
+
+// otlpSink is a stand-in OTLP/HTTP receiver that takes every export; its
+// TLS twin serves the same over HTTPS. It counts the exports.
+type otlpSink struct {
+	plain, tls *httptest.Server
+	exports    atomic.Int64
+	// caFile, certFile and keyFile are PEM files: the TLS server's
+	// certificate (to trust) and a certificate and key to present.
+	caFile, certFile, keyFile string
+}
+
+func newOTLPSink(t *testing.T) *otlpSink {
+	t.Helper()
+	s := &otlpSink{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
+			http.NotFound(w, r)
+			return
+		}
+		s.exports.Add(1)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	})
+	s.plain = httptest.NewServer(h)
+	s.tls = httptest.NewTLSServer(h)
+	t.Cleanup(s.plain.Close)
+	t.Cleanup(s.tls.Close)
+	dir := t.TempDir()
+	cert := s.tls.Certificate()
+	key, err := x509.MarshalPKCS8PrivateKey(s.tls.TLS.Certificates[0].PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.caFile, s.certFile, s.keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for path, block := range map[string]*pem.Block{
+		s.caFile:   {Type: "CERTIFICATE", Bytes: cert.Raw},
+		s.certFile: {Type: "CERTIFICATE", Bytes: cert.Raw},
+		s.keyFile:  {Type: "PRIVATE KEY", Bytes: key},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// TestOTLPEndpointFlags sends the image-save traces with each of the TLS
+// and header options, and checks the bad ones are usage errors.
+func TestOTLPEndpointFlags(t *testing.T) {
+	sink := newOTLPSink(t)
+	base := []string{"analyze", "--example", "image-save"}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--otlp-endpoint", sink.plain.URL, "--otlp-header", "Authorization=Bearer x", "--otlp-retry", "5s", "--otlp-queue", "10"}, exitOK},
+		{[]string{"--otlp-endpoint", sink.tls.URL, "--otlp-ca", sink.caFile}, exitOK},
+		{[]string{"--otlp-endpoint", sink.tls.URL, "--otlp-ca", sink.caFile, "--otlp-cert", sink.certFile, "--otlp-key", sink.keyFile}, exitOK},
+		{[]string{"--otlp-endpoint", sink.tls.URL, "--otlp-insecure-skip-verify"}, exitOK},
+		{[]string{"--otlp-endpoint", "127.0.0.1:4317"}, exitUsage},
+		{[]string{"--otlp-endpoint", sink.plain.URL, "--otlp-header", "nonsense"}, exitUsage},
+		{[]string{"--otlp-endpoint", sink.plain.URL, "--otlp-queue", "0"}, exitUsage},
+		{[]string{"--otlp-endpoint", sink.tls.URL, "--otlp-cert", sink.certFile}, exitUsage},
+	} {
+		before := sink.exports.Load()
+		out, stderr, code := runCLI(t, append(base, c.args...)...)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d: %s", c.args, code, c.code, stderr)
+			continue
+		}
+		if c.code != exitOK {
+			continue
+		}
+		if out != "" {
+			t.Errorf("%v: wrote to stdout", c.args)
+		}
+		if !strings.Contains(stderr, "6 traces sent") || sink.exports.Load() == before {
+			t.Errorf("%v: the traces did not reach the sink (%d exports): %s", c.args, sink.exports.Load()-before, stderr)
+		}
+	}
+	// -o and --otlp-endpoint: both.
+	path := filepath.Join(t.TempDir(), "flow.mmd")
+	if _, stderr, code := runCLI(t, append(base, "--otlp-endpoint", sink.plain.URL, "-o", path)...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(b), "sequenceDiagram") {
+		t.Errorf("-o with --otlp-endpoint wrote no diagram: %v", err)
 	}
 }

@@ -152,6 +152,13 @@ func TestREADMEFlags(t *testing.T) {
 	if (filetrace.Options{CgroupPath: cg}).Validate() != nil {
 		cg = "/sys/fs/cgroup/unified"
 	}
+	sink := newOTLPSink(t)
+	otlp := func(args ...string) flagCase {
+		return flagCase{args: append(append([]string{"analyze", "--otlp-endpoint", sink.plain.URL}, args...), capture...), code: exitOK, kind: "none"}
+	}
+	otlpTLS := func(args ...string) flagCase {
+		return flagCase{args: append(append([]string{"analyze", "--otlp-endpoint", sink.tls.URL}, args...), capture...), code: exitOK, kind: "none"}
+	}
 	liveCase := func(args ...string) flagCase {
 		return flagCase{args: append([]string{"capture", "-i", "lo", "--duration", "200ms", "-w", filepath.Join(dir, "live.pcapng")}, args...), code: exitOK, kind: "none", root: true}
 	}
@@ -162,32 +169,41 @@ func TestREADMEFlags(t *testing.T) {
 			{args: []string{"analyze", "--alias", "nonsense"}, code: exitUsage, kind: "none"}},
 		"--detail": {an("json", "--detail"), an("json", "--detail", "1"), an("json", "--detail=2"), an("json", "--detail", "0"),
 			{args: append([]string{"analyze", "--detail=3"}, capture...), code: exitUsage, kind: "none"}},
-		"--timing":          {an("text", "--timing", "-f", "text")},
-		"--findings":        {an("text", "--findings", "-f", "text"), an("markdown", "--findings", "-f", "markdown")},
-		"--summary":         {an("text", "--summary", "-f", "text"), an("json", "--summary", "-f", "json")},
-		"--frames":          {an("mermaid", "--frames")},
-		"--token":           {an("mermaid", "--token", "047cf66b0773")},
-		"--image":           {an("mermaid", "--image", "c6bca20f")},
-		"--participant":     {an("mermaid", "--participant", "memcached")},
-		"--since":           {an("mermaid", "--since", "+1s"), an("mermaid", "--since", "ens.pcap.gz:30")},
-		"--until":           {an("mermaid", "--until", "+2s"), an("mermaid", "--until", "100")},
-		"--no-db":           {an("mermaid", "--no-db")},
-		"--no-cache":        {an("mermaid", "--no-cache")},
-		"--memcache-secret": {{args: append([]string{"analyze", "--memcache-secret", "lab-secret-key"}, scenarioArgs("memcache-encrypt")...), code: exitOK, kind: "mermaid"}},
-		"--strace":          {an("json", "--strace", strace)},
-		"--path-prefix":     {an("json", "--strace", strace, "--path-prefix", "/var/lib/glance"), an("json", "--strace", strace, "--path-prefix", "")},
-		"--show-secrets":    {an("mermaid", "--show-secrets")},
-		"--body-limit":      {an("mermaid", "--body-limit", "64KiB"), an("mermaid", "--body-limit", "1048576")},
-		"--max-memory":      {an("mermaid", "--max-memory", "512MiB")},
-		"--max-connections": {an("mermaid", "--max-connections", "100")},
-		"--max-events":      {an("mermaid", "--max-events", "100000")},
-		"-q":                {an("mermaid", "-q")},
-		"--quiet":           {an("mermaid", "--quiet")},
-		"--input":           {{args: append([]string{"filter", "--input", "lo.pcap.gz"}, capture...), code: exitOK, kind: "filter"}},
-		"--cpuprofile":      {an("mermaid", "--cpuprofile", filepath.Join(dir, "cpu.pprof"))},
-		"--memprofile":      {an("mermaid", "--memprofile", filepath.Join(dir, "mem.pprof"))},
+		"--timing":                    {an("text", "--timing", "-f", "text")},
+		"--findings":                  {an("text", "--findings", "-f", "text"), an("markdown", "--findings", "-f", "markdown")},
+		"--summary":                   {an("text", "--summary", "-f", "text"), an("json", "--summary", "-f", "json")},
+		"--frames":                    {an("mermaid", "--frames")},
+		"--token":                     {an("mermaid", "--token", "047cf66b0773")},
+		"--image":                     {an("mermaid", "--image", "c6bca20f")},
+		"--participant":               {an("mermaid", "--participant", "memcached")},
+		"--since":                     {an("mermaid", "--since", "+1s"), an("mermaid", "--since", "ens.pcap.gz:30")},
+		"--until":                     {an("mermaid", "--until", "+2s"), an("mermaid", "--until", "100")},
+		"--no-db":                     {an("mermaid", "--no-db")},
+		"--no-cache":                  {an("mermaid", "--no-cache")},
+		"--memcache-secret":           {{args: append([]string{"analyze", "--memcache-secret", "lab-secret-key"}, scenarioArgs("memcache-encrypt")...), code: exitOK, kind: "mermaid"}},
+		"--strace":                    {an("json", "--strace", strace)},
+		"--path-prefix":               {an("json", "--strace", strace, "--path-prefix", "/var/lib/glance"), an("json", "--strace", strace, "--path-prefix", "")},
+		"--show-secrets":              {an("mermaid", "--show-secrets")},
+		"--body-limit":                {an("mermaid", "--body-limit", "64KiB"), an("mermaid", "--body-limit", "1048576")},
+		"--max-memory":                {an("mermaid", "--max-memory", "512MiB")},
+		"--max-connections":           {an("mermaid", "--max-connections", "100")},
+		"--max-events":                {an("mermaid", "--max-events", "100000")},
+		"-q":                          {an("mermaid", "-q")},
+		"--quiet":                     {an("mermaid", "--quiet")},
+		"--input":                     {{args: append([]string{"filter", "--input", "lo.pcap.gz"}, capture...), code: exitOK, kind: "filter"}},
+		"--cpuprofile":                {an("mermaid", "--cpuprofile", filepath.Join(dir, "cpu.pprof"))},
+		"--memprofile":                {an("mermaid", "--memprofile", filepath.Join(dir, "mem.pprof"))},
+		"--otlp-endpoint":             {otlp(), an("mermaid", "--otlp-endpoint", sink.plain.URL, "-f", "mermaid"), {args: []string{"analyze", "--otlp-endpoint", "nowhere"}, code: exitUsage, kind: "none"}},
+		"--otlp-header":               {otlp("--otlp-header", "Authorization=Bearer x")},
+		"--otlp-ca":                   {otlpTLS("--otlp-ca", sink.caFile)},
+		"--otlp-cert":                 {otlpTLS("--otlp-ca", sink.caFile, "--otlp-cert", sink.certFile, "--otlp-key", sink.keyFile)},
+		"--otlp-key":                  {otlpTLS("--otlp-ca", sink.caFile, "--otlp-cert", sink.certFile, "--otlp-key", sink.keyFile)},
+		"--otlp-insecure-skip-verify": {otlpTLS("--otlp-insecure-skip-verify")},
+		"--otlp-retry":                {otlp("--otlp-retry", "5s")},
+		"--otlp-queue":                {otlp("--otlp-queue", "100")},
 		// capture: live on lo, as root.
 		"-i":            {liveCase()},
+		"--duration":    {liveCase()},
 		"-w":            {liveCase()},
 		"--buffer-size": {liveCase("--buffer-size", "8"), liveCase("--buffer-size", "16MiB")},
 		"--ports":       {liveCase("--ports", "5000,9292")},
@@ -325,6 +341,7 @@ func TestREADMECommands(t *testing.T) {
 		"save.pcapng":       filepath.Join(save, "both.pcapng.gz"),
 		"'glance.strace.*'": filepath.Join(save, "glance.strace.*"),
 	}
+	sink := newOTLPSink(t)
 	cmds := readmeCommands(t)
 	if len(cmds) < 10 {
 		t.Fatalf("found only %d authflow commands in the README: %q", len(cmds), cmds)
@@ -344,7 +361,15 @@ func TestREADMECommands(t *testing.T) {
 				args[1] = strings.Split(args[1], "|")[0]
 			}
 			kind := "mermaid"
+			if slices.Contains(args, "--otlp-endpoint") && !slices.ContainsFunc(args, func(a string) bool { return a == "-o" || a == "-f" }) {
+				kind = "none" // the traces are sent, no diagram is written
+			}
 			for i, a := range args {
+				// Traces go to the test's OTLP receiver, wherever the
+				// README sends them.
+				if a == "--otlp-endpoint" && i+1 < len(args) {
+					args[i+1] = sink.plain.URL
+				}
 				// A recording's files, wherever the README puts them.
 				if p, ok := files[filepath.Base(a)]; ok {
 					args[i] = p

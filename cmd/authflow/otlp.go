@@ -70,6 +70,8 @@ type traceSender struct {
 	endpoint string
 	sender   *otlpexport.Sender
 	retry    time.Duration
+	// ids are the ids given so far: trees come one at a time.
+	ids otlp.IDs
 }
 
 // startSender connects the exporter (a connection is made lazily: an
@@ -100,7 +102,7 @@ func (s *traceSender) flow(f *sequence.Flow) {
 
 // request sends one request tree as a trace.
 func (s *traceSender) request(r *sequence.Request) {
-	s.sender.Send(otlp.Traces([]*sequence.Request{r}, otlp.Options{Version: versionString()}))
+	s.sender.Send(otlp.Traces([]*sequence.Request{r}, otlp.Options{Version: versionString(), IDs: &s.ids}))
 }
 
 // finish sends what is queued and says on stderr what was sent and what

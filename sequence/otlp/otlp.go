@@ -55,6 +55,25 @@ type Options struct {
 // start in the same frame (pipelined requests) still get ids of their own.
 type IDs struct {
 	used map[[16]byte]bool
+	// trees remember, by root seq, each tree's trace id and the span
+	// each of its requests' downstream calls go under, for the pieces of
+	// a tree that come late (sequence.Request.Late).
+	trees map[int]treeIDs
+}
+
+// treeIDs are a tree's trace id and, by request seq, the span its
+// downstream calls go under.
+type treeIDs struct {
+	trace pcommon.TraceID
+	under map[int]pcommon.SpanID
+}
+
+// remember keeps a tree's ids for its late pieces.
+func (ids *IDs) remember(root int, t treeIDs) {
+	if ids.trees == nil || len(ids.trees) > maxRemembered/16 {
+		ids.trees = map[int]treeIDs{}
+	}
+	ids.trees[root] = t
 }
 
 // maxRemembered bounds the ids an IDs keeps; past it, it forgets them all
@@ -87,6 +106,7 @@ func Traces(reqs []*sequence.Request, opts Options) ptrace.Traces {
 	b := newBuilder(opts)
 	if opts.IDs != nil {
 		b.ids = opts.IDs
+		b.remember = true
 	}
 	for _, r := range reqs {
 		b.request(r)
@@ -162,6 +182,8 @@ type builder struct {
 	spanOf map[int]ptrace.Span
 	// ids are the trace and span ids given, to keep them unique.
 	ids *IDs
+	// remember keeps each tree's ids in ids, for its late pieces.
+	remember bool
 }
 
 func newBuilder(opts Options) *builder {
@@ -182,6 +204,8 @@ type tree struct {
 	answer   map[int]*sequence.Message
 	children map[int][]*sequence.Message
 	complete bool
+	// under is, by request seq, the span its downstream calls go under.
+	under map[int]pcommon.SpanID
 }
 
 func (b *builder) request(r *sequence.Request) {
@@ -189,12 +213,21 @@ func (b *builder) request(r *sequence.Request) {
 		return
 	}
 	t := &tree{
-		traceID:  b.traceID(r.Root),
 		parts:    map[string]*sequence.Participant{},
 		bySeq:    map[int]*sequence.Message{},
 		answer:   map[int]*sequence.Message{},
 		children: map[int][]*sequence.Message{},
 		complete: r.Complete,
+		under:    map[int]pcommon.SpanID{},
+	}
+	earlier, late := b.ids.trees[r.Root.Seq]
+	late = late && r.Late
+	if late {
+		// The rest of a tree already sent: its trace, under its spans.
+		t.traceID = earlier.trace
+		t.under = earlier.under
+	} else {
+		t.traceID = b.traceID(r.Root)
 	}
 	for _, p := range r.Participants {
 		t.parts[p.ID] = p
@@ -207,7 +240,10 @@ func (b *builder) request(r *sequence.Request) {
 		switch {
 		case m.ReplyTo != 0 && t.bySeq[m.ReplyTo] != nil:
 			t.answer[m.ReplyTo] = m
+		case m == r.Root && !late:
 		case m == r.Root:
+			// Already sent.
+			continue
 		case m.Cause != 0 && t.bySeq[m.Cause] != nil:
 			t.children[m.Cause] = append(t.children[m.Cause], m)
 		default:
@@ -215,23 +251,45 @@ func (b *builder) request(r *sequence.Request) {
 			steps = append(steps, m)
 		}
 	}
+	if late {
+		for _, m := range steps {
+			parent := t.under[m.Cause]
+			if parent.IsEmpty() {
+				parent = t.under[r.Root.Seq]
+			}
+			if m.Response || m.ReplyTo != 0 {
+				// An answer to a request already sent (whose span has
+				// ended): a span of its own under the request's.
+				s := b.span(t, m, m.From, ptrace.SpanKindServer, parent, "server")
+				s.Attributes().PutBool(attrComplete, false)
+				b.spanOf[m.Seq] = s
+				continue
+			}
+			b.step(t, m, parent, nil).Attributes().PutBool(attrInferred, true)
+		}
+		return
+	}
 	root := b.root(t, r.Root)
 	for _, m := range steps {
-		b.step(t, m, root, nil)
+		b.step(t, m, root.SpanID(), nil)
+	}
+	if b.remember {
+		b.ids.remember(r.Root.Seq, treeIDs{trace: t.traceID, under: t.under})
 	}
 }
 
 // root makes the spans of a tree's root: the server span at the service a
 // client called, or, for a call a service or cache user made on its own,
 // its client span (with the callee's server span under it).
-func (b *builder) root(t *tree, m *sequence.Message) pcommon.SpanID {
+func (b *builder) root(t *tree, m *sequence.Message) ptrace.Span {
 	if m.Response {
 		// An answer whose request the capture missed: at the side that
 		// answered.
 		s := b.span(t, m, m.From, ptrace.SpanKindServer, pcommon.SpanID{}, "server")
 		s.Attributes().PutBool(attrComplete, false)
 		b.spanOf[m.Seq] = s
-		return s.SpanID()
+		t.under[m.Seq] = s.SpanID()
+		return s
 	}
 	if role(t, m.From) == sequence.RoleClient && serves(role(t, m.To)) {
 		s := b.span(t, m, m.To, ptrace.SpanKindServer, pcommon.SpanID{}, "server")
@@ -240,8 +298,9 @@ func (b *builder) root(t *tree, m *sequence.Message) pcommon.SpanID {
 		if a := t.answer[m.Seq]; a != nil {
 			b.spanOf[a.Seq] = s
 		}
+		t.under[m.Seq] = s.SpanID()
 		b.children(t, m, s.SpanID())
-		return s.SpanID()
+		return s
 	}
 	return b.step(t, m, pcommon.SpanID{}, nil)
 }
@@ -249,7 +308,7 @@ func (b *builder) root(t *tree, m *sequence.Message) pcommon.SpanID {
 // step makes the client span of a downstream message at its caller and,
 // when the callee is a server, the callee's server span under it; the
 // calls the callee made for it go under that.
-func (b *builder) step(t *tree, m *sequence.Message, parent pcommon.SpanID, cause *sequence.Message) pcommon.SpanID {
+func (b *builder) step(t *tree, m *sequence.Message, parent pcommon.SpanID, cause *sequence.Message) ptrace.Span {
 	c := b.span(t, m, m.From, ptrace.SpanKindClient, parent, "client")
 	if cause != nil {
 		c.Attributes().PutBool(attrInferred, true)
@@ -264,8 +323,9 @@ func (b *builder) step(t *tree, m *sequence.Message, parent pcommon.SpanID, caus
 		s := b.span(t, m, m.To, ptrace.SpanKindServer, c.SpanID(), "server")
 		under = s.SpanID()
 	}
+	t.under[m.Seq] = under
 	b.children(t, m, under)
-	return c.SpanID()
+	return c
 }
 
 func (b *builder) children(t *tree, m *sequence.Message, parent pcommon.SpanID) {

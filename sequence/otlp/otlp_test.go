@@ -173,3 +173,57 @@ func keys(m map[string]flat) []string {
 	}
 	return out
 }
+
+// TestLateRequest: pieces of a tree that come after it was sent go into
+// the same trace, under the span of the call that caused them.
+func TestLateRequest(t *testing.T) {
+	flow := synthetic()
+	var tree *sequence.Request
+	for _, r := range sequence.Requests(flow) {
+		if r.Root.Seq == 1 {
+			tree = r
+		}
+	}
+	if tree == nil || len(tree.Messages) != 6 {
+		t.Fatalf("no tree of 6 messages for seq 1: %+v", tree)
+	}
+	first := *tree
+	first.Messages = nil
+	var rest []*sequence.Message
+	for _, m := range tree.Messages {
+		if m.Seq == 3 || m.Seq == 4 {
+			rest = append(rest, m)
+		} else {
+			first.Messages = append(first.Messages, m)
+		}
+	}
+	later := sequence.Request{Root: tree.Root, Messages: rest, Participants: tree.Participants, Late: true}
+	ids := &IDs{}
+	a := spansOf(Traces([]*sequence.Request{&first}, Options{IDs: ids}))
+	b := spansOf(Traces([]*sequence.Request{&later}, Options{IDs: ids}))
+	var ks ptrace.Span
+	for _, f := range a {
+		if f.service == "keystone" && f.s.Kind() == ptrace.SpanKindServer {
+			ks = f.s
+		}
+	}
+	if ks.SpanID().IsEmpty() {
+		t.Fatal("no keystone server span in the first part")
+	}
+	if len(b) != 2 {
+		t.Fatalf("late part: %d spans, want 2 (the query's client and server spans)", len(b))
+	}
+	for _, f := range b {
+		if f.s.TraceID() != ks.TraceID() {
+			t.Errorf("late span %q in trace %s, want %s", f.s.Name(), f.s.TraceID(), ks.TraceID())
+		}
+		if f.s.Kind() == ptrace.SpanKindClient && f.s.ParentSpanID() != ks.SpanID() {
+			t.Errorf("late query's parent %s, want keystone's server span %s", f.s.ParentSpanID(), ks.SpanID())
+		}
+	}
+	// Whole, the same tree gives the same trace id.
+	whole := spansOf(Traces([]*sequence.Request{tree}, Options{}))
+	if whole[0].s.TraceID() != ks.TraceID() {
+		t.Errorf("trace id differs between the whole tree and its parts")
+	}
+}

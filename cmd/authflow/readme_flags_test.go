@@ -19,8 +19,9 @@ import (
 )
 
 // foreignFlags are flags the README mentions of other tools: strace's
-// -tt/-ttt/-T/-ff, tcpdump's -B, tshark's -r and -Y, go test's -bench and -update.
-var foreignFlags = []string{"-tt", "-ttt", "-T", "-ff", "-B", "-r", "-Y", "-bench", "-update"}
+// -tt/-ttt/-T/-ff, tcpdump's -B, tshark's -r and -Y, go test's -bench and -update,
+// lab/setup.sh's --tls.
+var foreignFlags = []string{"-tt", "-ttt", "-T", "-ff", "-B", "-r", "-Y", "-bench", "-update", "--tls"}
 
 // readmeFlags returns every flag the README names in `code`: the flag
 // tables, the prose, the usage lines.

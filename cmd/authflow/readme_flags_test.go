@@ -18,13 +18,13 @@ import (
 	"github.com/authflow/authflow/sequence/render"
 )
 
-// foreignFlags are flags the README mentions of other tools: strace's
-// -tt/-ttt/-T/-ff, tcpdump's -B, tshark's -r and -Y, go test's -bench and -update,
-// lab/setup.sh's --tls.
-var foreignFlags = []string{"-tt", "-ttt", "-T", "-ff", "-B", "-r", "-Y", "-bench", "-update", "--tls"}
+// foreignFlags are flags the README mentions of other tools in spans that
+// do not name the tool: strace's -ttt/-T/-ff and go test's -update.
+var foreignFlags = []string{"-tt", "-ttt", "-T", "-ff", "-update"}
 
-// readmeFlags returns every flag the README names in `code`: the flag
-// tables, the prose, the usage lines.
+// readmeFlags returns every authflow flag the README names in `code`: the
+// flag tables, the prose, the usage lines. Spans that start with another
+// command (`strace -f -tt`, `sudo lab/setup.sh --tls`) are that command's.
 func readmeFlags(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile(readmePath)
@@ -35,7 +35,12 @@ func readmeFlags(t *testing.T) []string {
 	flag := regexp.MustCompile(`(?:^|[\s(,/|])(--?[a-zA-Z][a-zA-Z0-9-]*)`)
 	var out []string
 	for _, s := range span.FindAllString(string(b), -1) {
-		for _, m := range flag.FindAllStringSubmatch(strings.Trim(s, "`"), -1) {
+		s = strings.Trim(s, "`")
+		words := strings.Fields(strings.TrimPrefix(s, "sudo "))
+		if len(words) > 1 && !strings.HasPrefix(words[0], "-") && words[0] != "authflow" {
+			continue
+		}
+		for _, m := range flag.FindAllStringSubmatch(s, -1) {
 			if !slices.Contains(foreignFlags, m[1]) {
 				out = append(out, m[1])
 			}

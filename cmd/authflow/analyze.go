@@ -270,8 +270,9 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 	if err := writeOutput(cmd, o.output, write); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
 	}
-	// An image has no room for text: the summary goes to stderr.
-	if o.summary && (format == "svg" || format == "png") {
+	// An image or an OTLP trace has no room for the table: it goes to
+	// stderr.
+	if o.summary && (format == "svg" || format == "png" || format == "otlp") {
 		render.SummaryBlock(cmd.ErrOrStderr(), flow)
 	}
 	if o.findings && format != "text" && format != "markdown" && format != "json" {

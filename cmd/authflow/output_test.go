@@ -150,6 +150,19 @@ func TestSummaryInsideFormat(t *testing.T) {
 			mustContain(t, out, "<svg")
 			mustContain(t, stderr, "summary: where each request's time went\n#   request", "itself")
 		}},
+		{"jsonl", func(t *testing.T, out, _ string) {
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			var rest struct {
+				Summary []json.RawMessage `json:"summary"`
+			}
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rest); err != nil || len(lines) < 2 || len(rest.Summary) == 0 {
+				t.Errorf("the last line has no summary (%v): %.300s", err, lines[len(lines)-1])
+			}
+		}},
+		{"otlp", func(t *testing.T, out, stderr string) {
+			mustContain(t, out, `"resourceSpans"`)
+			mustContain(t, stderr, "summary: where each request's time went\n#   request", "itself")
+		}},
 		{"png", func(t *testing.T, out, stderr string) {
 			if !strings.HasPrefix(out, "\x89PNG") {
 				t.Errorf("not a PNG: %q", out[:min(len(out), 40)])

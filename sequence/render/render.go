@@ -25,10 +25,11 @@ type Options struct {
 	// Frames appends, to every arrow, the frame where its message starts.
 	Frames bool
 	// Summary adds the table of where each request's time went, in the
-	// format's own way: a "summary" array in JSON, a table after the text
+	// format's own way: a "summary" array in JSON (in JSON Lines, in the
+	// last line), a table after the text
 	// timeline, a Markdown table after the diagram, a comment block in
-	// Mermaid and PlantUML sources, an HTML table under the diagram. svg
-	// and png have no place for it: the caller shows it elsewhere.
+	// Mermaid and PlantUML sources, an HTML table under the diagram. svg,
+	// png and otlp have no place for it: the caller shows it elsewhere.
 	Summary bool
 	// Color colours the text timeline (for a terminal).
 	Color bool
@@ -61,7 +62,7 @@ func Write(w io.Writer, flow *sequence.Flow, format string, opts Options) error 
 		}
 		return JSON(w, flow)
 	case "jsonl":
-		return JSONLines(w, flow)
+		return jsonLines(w, flow, opts.Summary)
 	case "text", "txt":
 		if err := text(w, flow, newColorer(opts.Color)); err != nil || !opts.Summary {
 			return err
@@ -266,6 +267,12 @@ func encodeJSON(w io.Writer, v any, msgs []*sequence.Message) error {
 // a last line holding the rest of the JSON document (participants,
 // warnings, findings, inputs, clocks, start, end; "messages" empty).
 func JSONLines(w io.Writer, flow *sequence.Flow) error {
+	return jsonLines(w, flow, false)
+}
+
+// jsonLines writes JSON Lines; with summary the last line, the rest of
+// the document, has the "summary" array too.
+func jsonLines(w io.Writer, flow *sequence.Flow, summary bool) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -276,7 +283,14 @@ func JSONLines(w io.Writer, flow *sequence.Flow) error {
 	}
 	rest := withArrays(flow)
 	rest.Messages = []*sequence.Message{}
-	if err := enc.Encode(rest); err != nil {
+	var last any = rest
+	if summary {
+		last = struct {
+			*sequence.Flow
+			Summary []sequence.RequestTiming `json:"summary"`
+		}{rest, emptyIfNil(sequence.Timings(flow))}
+	}
+	if err := enc.Encode(last); err != nil {
 		return err
 	}
 	return bw.Flush()

@@ -27,8 +27,8 @@ type PcapngWriter struct {
 	err    error // first write error, sticky
 }
 
-// NewPcapngWriter creates (or truncates) the file at path with owner-only
-// permissions (0600, whatever the umask or an existing file's mode; the
+// NewPcapngWriter creates (or replaces) the file at path with owner-only
+// permissions (see CreateFile: 0600, never through a symbolic link; the
 // mode of a device or pipe is left alone) and writes the section header
 // and one interface description block per interface. Packet.Input selects
 // the interface of each packet.
@@ -36,13 +36,12 @@ func NewPcapngWriter(path string, ifaces []Interface) (*PcapngWriter, error) {
 	if len(ifaces) == 0 {
 		return nil, fmt.Errorf("create %s: no interfaces", path)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := CreateFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("create capture file: %w", err)
 	}
-	// The mode given to OpenFile is cut by the umask and ignored for an
-	// existing file. Only regular files are changed: -w /dev/null must
-	// not make /dev/null root-only.
+	// The mode given to OpenFile is cut by the umask. Only regular files
+	// are changed: -w /dev/null must not make /dev/null root-only.
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		if err := f.Chmod(0o600); err != nil {
 			f.Close()

@@ -362,7 +362,7 @@ func (f *fileTrace) finish(capturePath string, stderr io.Writer) ([]fsevent.Even
 // like the capture (they name files and processes).
 func writeSidecar(capturePath string, h fsevent.Header, evs []fsevent.Event) error {
 	path := fsevent.SidecarPath(capturePath)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := live.CreateFile(path)
 	if err != nil {
 		return fmt.Errorf("write file events: %w", err)
 	}

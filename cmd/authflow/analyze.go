@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -267,7 +268,7 @@ func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 		}
 		return nil
 	}
-	if err := writeOutput(cmd, o.output, write); err != nil {
+	if err := writeOutput(cmd, o.output, o.showSecrets, write); err != nil {
 		return &exitCodeError{code: exitFailure, err: err}
 	}
 	// An image or an OTLP trace has no room for the table: it goes to
@@ -469,10 +470,20 @@ func knownFormat(f string) bool {
 }
 
 // writeOutput writes to the output file (atomically, via a temporary file
-// beside it) or to standard output.
-func writeOutput(cmd *cobra.Command, out string, write func(io.Writer) error) error {
+// beside it) or to standard output. A new file gets the mode the umask
+// allows (0666 &^ umask); a file that exists keeps its mode, never
+// widened; output with whole tokens (secret, from --show-secrets) is
+// owner-only (0600) either way.
+func writeOutput(cmd *cobra.Command, out string, secret bool, write func(io.Writer) error) error {
 	if out == "" || out == "-" {
 		return write(cmd.OutOrStdout())
+	}
+	mode := 0o666 &^ umask()
+	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() {
+		mode = fi.Mode().Perm()
+	}
+	if secret {
+		mode &= 0o600
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
@@ -483,13 +494,32 @@ func writeOutput(cmd *cobra.Command, out string, write func(io.Writer) error) er
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", out, err)
 	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", out, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
 	return os.Rename(tmp.Name(), out)
+}
+
+// umask returns the process's file mode creation mask, from
+// /proc/self/status (Linux 4.7 on), else the usual 022. Reading it there
+// avoids setting it, which would race with other goroutines.
+func umask() os.FileMode {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o022
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return os.FileMode(m) & 0o777
+			}
+		}
+	}
+	return 0o022
 }
 
 // extract copies files of an embedded example into dir.

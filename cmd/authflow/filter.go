@@ -40,7 +40,7 @@ The selection flags (--token, --image, --no-db, …) select as for analyze.`,
 					return err
 				}
 			}
-			if err := writeOutput(cmd, "", func(w io.Writer) error { return writeFilters(w, res.flow, o.output) }); err != nil {
+			if err := writeOutput(cmd, "", false, func(w io.Writer) error { return writeFilters(w, res.flow, o.output) }); err != nil {
 				return &exitCodeError{code: exitFailure, err: err}
 			}
 			return res.finish(cmd, o.quiet)

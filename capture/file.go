@@ -54,6 +54,9 @@ type FileOptions struct {
 	// error. Packet.Info.Timestamp and InputInfo.First and Last are the
 	// corrected times.
 	Offsets []time.Duration
+	// MaxInput bounds the bytes of each input after decompression (0: no
+	// bound): beyond it the input ends with an error naming --max-input.
+	MaxInput int64
 }
 
 // InputInfo describes one input file, for report headers.
@@ -172,12 +175,32 @@ func fileSpec(path string) inputSpec {
 	if st.IsDir() {
 		return inputSpec{path: path, err: fmt.Errorf("%s: is a directory", path)}
 	}
+	if !st.Mode().IsRegular() {
+		// A FIFO would block (and may never end), a device may never
+		// end (/dev/zero): only files are read.
+		return inputSpec{path: path, err: fmt.Errorf("%s: not a regular file (%s): authflow reads capture files (give - to read standard input)", path, fileKind(st.Mode()))}
+	}
 	return inputSpec{
 		path:  path,
 		open:  func() (io.ReadCloser, error) { return os.Open(path) },
 		size:  st.Size(),
 		split: st.Mode().IsRegular(),
 	}
+}
+
+// fileKind names what a non-regular file is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a file"
 }
 
 func openInputs(specs []inputSpec, opts FileOptions) (*FileSource, error) {

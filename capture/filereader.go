@@ -50,6 +50,45 @@ func (c *counter) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// MaxInflateRatio bounds how much gzip data may expand once the
+// decompressed stream passes InflateFloor: real captures compress 2 to
+// 20 times, a decompression bomb about 1000 times.
+const (
+	MaxInflateRatio = 200
+	InflateFloor    = 64 << 20
+)
+
+// inflateGuard ends a gzip stream that expands beyond MaxInflateRatio
+// (past InflateFloor) or beyond --max-input, so that a small bomb cannot
+// cost CPU and time in proportion to what it would expand to.
+type inflateGuard struct {
+	r     io.Reader
+	path  string
+	raw   *atomic.Int64 // compressed bytes read from the file
+	buf   *bufio.Reader // of them, those not yet given to gzip
+	start int64
+	n     int64
+	max   int64
+}
+
+// ErrInputTooLarge is wrapped by the error that ends an input beyond
+// FileOptions.MaxInput or MaxInflateRatio.
+var ErrInputTooLarge = errors.New("input too large")
+
+func (g *inflateGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.max > 0 && g.n > g.max {
+		return n, fmt.Errorf("%s: decompresses to more than --max-input=%d bytes: %w", g.path, g.max, ErrInputTooLarge)
+	}
+	if g.n > InflateFloor {
+		if raw := g.raw.Load() - int64(g.buf.Buffered()) - g.start; raw > 0 && g.n > MaxInflateRatio*raw {
+			return n, fmt.Errorf("%s: gzip data expands more than %d times (%d bytes from %d): a decompression bomb? (decompress a real capture first and analyze the result): %w", g.path, MaxInflateRatio, g.n, raw, ErrInputTooLarge)
+		}
+	}
+	return n, err
+}
+
 // reader reads one stream of one input: the whole file for pcap, one
 // interface of one section (or, for the first reader, everything no other
 // reader claimed) for pcapng.
@@ -123,8 +162,11 @@ func (r *reader) init(offset int64) error {
 			return fmt.Errorf("%s: read gzip header: %w", path, err)
 		}
 		r.gz = gz
-		r.br = bufio.NewReaderSize(&counter{r: gz, n: &r.stream}, bufferSize(4*r.in.size))
+		guard := &inflateGuard{r: gz, path: path, raw: r.raw.n, buf: r.br, max: r.in.src.opts.MaxInput, start: r.raw.n.Load() - int64(r.br.Buffered())}
+		r.br = bufio.NewReaderSize(&counter{r: guard, n: &r.stream}, bufferSize(4*r.in.size))
 		r.streamN = &r.stream
+	} else if max := r.in.src.opts.MaxInput; max > 0 && r.in.size > max {
+		return fmt.Errorf("%s: %d bytes, more than --max-input=%d: %w", path, r.in.size, max, ErrInputTooLarge)
 	}
 
 	if offset > 0 {

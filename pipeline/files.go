@@ -28,6 +28,9 @@ type FileOptions struct {
 	// Progress, if set, is started once the files are open and its
 	// result called when they have been read (e.g. a progress bar).
 	Progress func(Progress) (stop func())
+	// MaxInput bounds the bytes of each capture after decompression (0:
+	// no bound; gzip data is bounded by capture.MaxInflateRatio anyway).
+	MaxInput int64
 }
 
 // Progress says how much of the input has been read.
@@ -52,7 +55,7 @@ func Files(paths []string, fo FileOptions, opts Options) (*Result, error) {
 			}
 		}
 	}
-	src, err := capture.OpenFiles(paths, capture.FileOptions{Offsets: offsets})
+	src, err := capture.OpenFiles(paths, capture.FileOptions{Offsets: offsets, MaxInput: fo.MaxInput})
 	if err != nil {
 		return nil, err
 	}

@@ -320,8 +320,15 @@ func parseHeader(b []byte, h *Header) error {
 	return nil
 }
 
-// ReadFile reads the sidecar at path (see [ReadJSONL]); errors name the file.
+// ReadFile reads the sidecar at path (see [ReadJSONL]); errors name the
+// file. Only a regular file is read: a FIFO would block, a device may
+// never end.
 func ReadFile(path string) (Header, []Event, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return Header{}, nil, fmt.Errorf("read file events: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return Header{}, nil, fmt.Errorf("read file events: %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Header{}, nil, fmt.Errorf("read file events: %w", err)

@@ -82,7 +82,13 @@ type Options struct {
 func Parse(r io.Reader, name string, opts Options) ([]fsevent.Event, error) {
 	p := newParser(name, opts)
 	lr := fsevent.NewLineReader(r, MaxLineLength)
+	good := 0
 	for {
+		if good == 0 && p.bad.Count >= notStraceLines {
+			// Not a log at all (/etc/shadow, /dev/zero): say so without
+			// quoting what the file holds.
+			return nil, fmt.Errorf("%s: not an strace log (none of its first %d lines is a system call)", name, notStraceLines)
+		}
 		b, n, err := lr.Next()
 		if err == io.EOF {
 			break
@@ -102,7 +108,12 @@ func Parse(r io.Reader, name string, opts Options) ([]fsevent.Event, error) {
 				return nil, fmt.Errorf("%s:%d: %w", name, n, fatal.err)
 			}
 			p.bad.Add(&fsevent.LineError{Name: name, Line: n, Err: err})
+			continue
 		}
+		good++
+	}
+	if good == 0 && p.bad.Count > 0 {
+		return nil, fmt.Errorf("%s: not an strace log (no line is a system call)", name)
 	}
 	return p.events, p.bad.OrNil()
 }
@@ -155,7 +166,18 @@ func ParseFiles(patterns []string, opts Options) ([]fsevent.Event, error) {
 	return all, bad.OrNil()
 }
 
+// notStraceLines is how many bad lines without a good one before them
+// make a file not an strace log.
+const notStraceLines = 20
+
 func parseFile(name string, opts Options) ([]fsevent.Event, error) {
+	// A FIFO would block, a device may never end (/dev/zero): only files
+	// are read.
+	if fi, err := os.Stat(name); err != nil {
+		return nil, fmt.Errorf("read strace log: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read strace log: %s: not a regular file", name)
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("read strace log: %w", err)

@@ -42,6 +42,7 @@ type inputOptions struct {
 	bodyLimit      byteSize
 	maxConns       int
 	maxMemory      byteSize
+	maxInput       byteSize
 	maxEvents      int
 	quiet          bool
 
@@ -72,6 +73,7 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	o.bodyLimit = 64 << 10
 	f.Var(&o.bodyLimit, "body-limit", "`SIZE` of each HTTP body kept for decoding (e.g. 65536, 64KiB, 1MiB)")
 	f.IntVar(&o.maxConns, "max-connections", 16384, "TCP connections tracked at once; beyond it the idlest are closed")
+	f.Var(&o.maxInput, "max-input", "`SIZE` each capture may have once decompressed (e.g. 20GiB; default no bound): a bigger one ends with an error; gzip data that expands more than 200 times past 64 MiB (a decompression bomb) always does")
 	f.Var(&o.maxMemory, "max-memory", "`SIZE` of memory (e.g. 512MiB, 2GiB) for the connections tracked and for the messages kept, half each (estimated); beyond it the idlest connections are closed, then message bodies and messages dropped, and authflow exits 3 (default: nothing dropped, connections within 256MiB)")
 	f.IntVar(&o.maxEvents, "max-events", 0, "`N` messages kept for correlation at most; beyond it they are dropped and authflow exits 3 (default: no bound)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
@@ -403,6 +405,7 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 	res, err := pipeline.Files(paths, pipeline.FileOptions{
 		ClockSync: o.clockSync == "auto",
 		Strace:    stracePatterns,
+		MaxInput:  int64(o.maxInput),
 		Progress: func(p pipeline.Progress) func() {
 			return startProgress(cmd.ErrOrStderr(), p, o.quiet)
 		},

@@ -402,7 +402,7 @@ func (in *input) addLinkType(lt layers.LinkType) {
 }
 
 func (in *input) addInterface(name string) {
-	if name != "" && !slices.Contains(in.info.Interfaces, name) {
+	if name != "" && len(in.info.Interfaces) < maxListedInterfaces && !slices.Contains(in.info.Interfaces, name) {
 		in.info.Interfaces = append(in.info.Interfaces, name)
 	}
 }

@@ -42,11 +42,18 @@ type streamKey struct {
 type counter struct {
 	r io.Reader
 	n *atomic.Int64
+	// guard, if set, watches the bytes of a pcapng stream for its bounds.
+	guard *ngGuard
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if c.guard != nil {
+		if gerr := c.guard.watch(p[:n]); gerr != nil {
+			return n, gerr
+		}
+	}
 	return n, err
 }
 
@@ -103,6 +110,7 @@ type reader struct {
 	streamN *atomic.Int64
 	br      *bufio.Reader
 	gz      *gzip.Reader
+	guard   *ngGuard
 	pcap    *pcapgo.Reader
 	pcapBO  binary.ByteOrder
 	ng      *pcapgo.NgReader
@@ -152,7 +160,8 @@ func (r *reader) init(offset int64) error {
 	if r.spawned {
 		progress = &r.own
 	}
-	r.raw = &counter{r: r.f, n: progress}
+	r.guard = &ngGuard{path: path}
+	r.raw = &counter{r: r.f, n: progress, guard: r.guard}
 	r.br = bufio.NewReaderSize(r.raw, bufferSize(r.in.size))
 	r.streamN = progress // without gzip the stream is the file
 
@@ -162,8 +171,12 @@ func (r *reader) init(offset int64) error {
 			return fmt.Errorf("%s: read gzip header: %w", path, err)
 		}
 		r.gz = gz
+		// The guard watches the decompressed stream (it has seen the
+		// gzip magic: a fresh one).
+		r.raw.guard = nil
+		r.guard = &ngGuard{path: path}
 		guard := &inflateGuard{r: gz, path: path, raw: r.raw.n, buf: r.br, max: r.in.src.opts.MaxInput, start: r.raw.n.Load() - int64(r.br.Buffered())}
-		r.br = bufio.NewReaderSize(&counter{r: guard, n: &r.stream}, bufferSize(4*r.in.size))
+		r.br = bufio.NewReaderSize(&counter{r: guard, n: &r.stream, guard: r.guard}, bufferSize(4*r.in.size))
 		r.streamN = &r.stream
 	} else if max := r.in.src.opts.MaxInput; max > 0 && r.in.size > max {
 		return fmt.Errorf("%s: %d bytes, more than --max-input=%d: %w", path, r.in.size, max, ErrInputTooLarge)
@@ -219,6 +232,8 @@ func (r *reader) skipTo(offset int64) error {
 		if _, err := sk.Seek(offset, io.SeekStart); err != nil {
 			return err
 		}
+		// A section starts here: the guard follows its blocks.
+		*r.guard = ngGuard{path: r.in.info.Path}
 		r.br.Reset(r.raw)
 		r.streamN.Store(offset)
 		return nil

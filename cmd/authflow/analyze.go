@@ -382,6 +382,19 @@ func loadFlow(cmd *cobra.Command, o *inputOptions, args []string) (*loaded, erro
 			}
 		}
 	}
+	if slices.Contains(paths, "-") {
+		spooled, cleanup, err := spoolStdin(cmd.InOrStdin(), int64(o.maxInput))
+		if err != nil {
+			return nil, &exitCodeError{code: exitFailure, err: err}
+		}
+		defer cleanup()
+		paths = slices.Clone(paths)
+		for i, p := range paths {
+			if p == "-" {
+				paths[i] = spooled
+			}
+		}
+	}
 	if len(paths) == 0 {
 		return nil, usageError{errors.New("no capture given: name capture files, or use --example " + strings.Join(authflow.Examples(), "|"))}
 	}
@@ -523,6 +536,39 @@ func umask() os.FileMode {
 		}
 	}
 	return 0o022
+}
+
+// spoolStdin copies standard input (a capture, gzip'd or not, given as
+// "-") to an owner-only temporary file named "stdin", which the readers
+// can open more than once; at most max bytes if max > 0.
+func spoolStdin(in io.Reader, max int64) (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "authflow-stdin-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, "stdin")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	r := in
+	if max > 0 {
+		r = io.LimitReader(in, max+1)
+	}
+	n, err := io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && max > 0 && n > max {
+		err = fmt.Errorf("more than --max-input=%d bytes", max)
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("read standard input: %w", err)
+	}
+	return path, cleanup, nil
 }
 
 // extract copies files of an embedded example into dir.

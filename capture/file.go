@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Defaults for FileOptions.
@@ -80,11 +81,29 @@ type InputInfo struct {
 	// of the same file before them, because they were further out of order
 	// than the reorder window.
 	Unordered int
+	// Drops are the interfaces whose pcapng interface statistics say the
+	// kernel dropped packets while capturing, in file order (none for pcap
+	// files, which do not record drops). Read as the file is: complete once
+	// the file has been read to its end.
+	Drops []InterfaceDrops
 	// Size is the file size in bytes, 0 if unknown.
 	Size int64
 	// Err is why the file was skipped or ended early, nil if it was read to
 	// its end.
 	Err error
+}
+
+// InterfaceDrops is what a pcapng interface statistics block says of an
+// interface's losses: the packets it received and those the kernel
+// dropped (the last block of the interface counts; they are totals).
+type InterfaceDrops struct {
+	// Interface is the interface's name, or "interface N" (its index in
+	// the file's section) when it has none.
+	Interface string
+	// Received is the packets the interface received, 0 if not recorded.
+	Received uint64
+	// Dropped is the packets dropped before the capture got them.
+	Dropped uint64
 }
 
 // FileSource reads packets from capture files, merged into one stream in
@@ -131,6 +150,10 @@ type input struct {
 	// sections are where the pcapng sections start, found by the first
 	// reader; a reader for one interface of section i starts there.
 	sections []sectionStart
+	// drops holds the interface statistics met, by stream; dropKeys is
+	// their order in the file.
+	drops    map[streamKey]InterfaceDrops
+	dropKeys []streamKey
 }
 
 type sectionStart struct {
@@ -370,6 +393,11 @@ func (s *FileSource) Inputs() []InputInfo {
 		infos[i] = in.info
 		infos[i].LinkTypes = slices.Clone(in.info.LinkTypes)
 		infos[i].Interfaces = slices.Clone(in.info.Interfaces)
+		for _, k := range in.dropKeys {
+			if d := in.drops[k]; d.Dropped > 0 {
+				infos[i].Drops = append(infos[i].Drops, d)
+			}
+		}
 	}
 	return infos
 }
@@ -405,6 +433,30 @@ func (in *input) addInterface(name string) {
 	if name != "" && len(in.info.Interfaces) < maxListedInterfaces && !slices.Contains(in.info.Interfaces, name) {
 		in.info.Interfaces = append(in.info.Interfaces, name)
 	}
+}
+
+// addStats records an interface statistics block of stream key: its
+// counts are totals, so a later block replaces an earlier one, except for
+// counts it does not record. Every reader of a file meets the same blocks.
+func (in *input) addStats(key streamKey, name string, st pcapgo.NgInterfaceStatistics) {
+	if in.drops == nil {
+		in.drops = map[streamKey]InterfaceDrops{}
+	}
+	d, seen := in.drops[key]
+	if !seen {
+		in.dropKeys = append(in.dropKeys, key)
+		d.Interface = name
+		if d.Interface == "" {
+			d.Interface = fmt.Sprintf("interface %d", key.iface)
+		}
+	}
+	if st.PacketsReceived != pcapgo.NgNoValue64 {
+		d.Received = st.PacketsReceived
+	}
+	if st.PacketsDropped != pcapgo.NgNoValue64 {
+		d.Dropped = st.PacketsDropped
+	}
+	in.drops[key] = d
 }
 
 // count updates the statistics with a delivered packet.

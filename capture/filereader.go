@@ -275,6 +275,13 @@ func (r *reader) initPcapng() error {
 		SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) {
 			r.newSection()
 		},
+		StatisticsCallback: func(iface int, st pcapgo.NgInterfaceStatistics) {
+			var name string
+			if desc, err := r.ng.Interface(iface); err == nil {
+				name = desc.Name
+			}
+			r.in.addStats(streamKey{section: r.section, iface: iface}, name, st)
+		},
 	})
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {

@@ -15,6 +15,7 @@ import (
 	"github.com/authflow/authflow/capture/clocksync"
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/capture/strace"
+	"github.com/authflow/authflow/sequence"
 )
 
 // FileOptions say how capture files are read.
@@ -78,6 +79,16 @@ func Files(paths []string, fo FileOptions, opts Options) (*Result, error) {
 			stop()
 			prefetch.Close() // the source's own methods may be used again
 			return fileEvents(paths, fo.Strace, src.Inputs(), opts.PathPrefix)
+		},
+		Drops: func() []sequence.Drop {
+			prefetch.Close()
+			var drops []sequence.Drop
+			for i, in := range src.Inputs() {
+				for _, d := range in.Drops {
+					drops = append(drops, sequence.Drop{File: names[i], Interface: d.Interface, Received: d.Received, Dropped: d.Dropped})
+				}
+			}
+			return drops
 		},
 	}, opts)
 	if err != nil {

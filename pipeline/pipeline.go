@@ -65,6 +65,10 @@ type Packets struct {
 	// returns the file events that go with the packets, and what went
 	// wrong getting them (the events that could be had are kept).
 	FileEvents func() ([]fsevent.Event, []error)
+	// Drops, if set, is called once every packet is decoded (after
+	// FileEvents) and returns the kernel's drops while the inputs were
+	// captured.
+	Drops func() []sequence.Drop
 }
 
 // Result is a correlated flow and what went wrong making it.
@@ -108,13 +112,18 @@ func Run(in Packets, opts Options) (*Result, error) {
 	}
 	build := opts.Build
 	build.Inputs = in.Names
+	if in.Drops != nil {
+		build.Drops = in.Drops()
+	}
 	flow := sequence.Build(events, build)
-	// The bounds hit come first: they say the flow is not whole.
-	lw := opts.Bounds.warnings(stats)
+	// The packets the kernel dropped, then the bounds hit, come first:
+	// they say the flow is not whole.
+	lw := sequence.DropWarnings(build.Drops)
 	if d := opts.Bounds.dropped(stats); d != "" {
 		res.Dropped = errors.New(d)
-		lw = append([]string{d}, lw...)
+		lw = append(lw, d)
 	}
+	lw = append(lw, opts.Bounds.warnings(stats)...)
 	if len(lw) > 0 {
 		flow.Warnings = append(lw, flow.Warnings...)
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	Timing bool
 	// Lang is the language of notes: "en" (default) or "zh".
 	Lang string
+	// Drops are the kernel's drops while capturing the inputs: messages
+	// of those inputs that lost bytes say they were lost to drops.
+	Drops []Drop
 	// Secrets collects what the capture revealed (passwords, secrets,
 	// tokens) and is scrubbed from every string of the flow; Build adds
 	// what it sees and MemcacheSecret. Nil: Build makes its own. Pass one
@@ -90,7 +93,7 @@ func Build(events []*event.Event, opts Options) *Flow {
 	for _, e := range events {
 		opts.Secrets.Observe(e)
 	}
-	b := &builder{opts: opts, flow: &Flow{Inputs: opts.Inputs, Warnings: []string{}}}
+	b := &builder{opts: opts, flow: &Flow{Inputs: opts.Inputs, Warnings: []string{}, Drops: opts.Drops}}
 	evs := slices.Clone(events)
 	slices.SortStableFunc(evs, compareEvents)
 	if len(evs) > 0 {
@@ -224,4 +227,36 @@ func (b *builder) exchanges(evs []*event.Event) {
 		}
 	}
 	slices.SortStableFunc(b.xs, func(a, c *exchange) int { return compareEvents(a.first(), c.first()) })
+	b.pairLateRequests()
+}
+
+// pairLateRequests gives answers decoded before their request the request
+// they answer. A connection that lost segments has the data after the
+// loss held back by reassembly until it gives up on them, so a request
+// after a loss can reach the decoder after its answer. HTTP/1.1 answers in
+// order: per connection, an answer without a request answers the earliest
+// earlier request left without an answer.
+func (b *builder) pairLateRequests() {
+	waiting := map[*event.Conn][]*exchange{}
+	n := 0
+	for _, x := range b.xs {
+		if x.proto == protoHTTP && x.conn != nil {
+			switch q := waiting[x.conn]; {
+			case x.req != nil && x.resp == nil:
+				waiting[x.conn] = append(q, x)
+			case x.req == nil && x.resp != nil && len(q) > 0 && q[0].req.Start.Time.Before(x.resp.Start.Time):
+				y := q[0]
+				waiting[x.conn] = q[1:]
+				resp := x.resp.Data.(*httpdec.Response)
+				y.resp, y.end = x.resp, x.end
+				y.result = openstack.InterpretResponse(y.call, resp)
+				y.issued = y.result.Token
+				continue // x is y now
+			}
+		}
+		b.xs[n] = x
+		n++
+	}
+	clear(b.xs[n:])
+	b.xs = b.xs[:n]
 }

@@ -1,8 +1,10 @@
 package sequence
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -438,6 +440,80 @@ func TestProbeWhileServicesServe(t *testing.T) {
 	for _, p := range f.Participants {
 		if strings.HasPrefix(p.Name, "127.0.0.1:") && p.Role != RolePeer || strings.HasPrefix(p.Name, "service ") {
 			t.Errorf("participant %+v", p)
+		}
+	}
+}
+
+// A request delivered after its answer (its connection lost segments
+// before it, so the reassembler held it back) is still the request the
+// answer answers: per connection, answers go to the earliest earlier
+// request left without one.
+func TestLateRequestIsPaired(t *testing.T) {
+	var s script
+	c := s.conn("198.18.0.100:37176", "198.18.0.11:9292")
+	lost := s.http(c, 0, 10, "GET", "/v2/images/cirros", 404, nil, nil, "404 Not Found")
+	list := s.http(c, 20, 30, "GET", "/v2/images?name=cirros", 200, map[string]string{"X-Auth-Token": "gAAAAABuser"}, nil, `{"images":[{"id":"x"}]}`)
+	// The first request was dropped; the second reached the decoder
+	// after its answer.
+	var evs []*event.Event
+	for _, e := range s.evs {
+		if e == lost {
+			continue
+		}
+		if r, ok := e.Data.(*httpdec.Response); ok {
+			r.Request = nil
+		}
+		evs = append(evs, e)
+	}
+	_ = list
+	f := Build(evs, Options{})
+	var got []string
+	for _, m := range f.Messages {
+		got = append(got, fmt.Sprintf("%d %s reply_to=%d", m.Seq, m.Label, m.ReplyTo))
+	}
+	want := []string{
+		"1 404 Not Found reply_to=0",
+		"2 GET /v2/images?name=cirros: list images [token " + openstack.Fingerprint("gAAAAABuser") + "] reply_to=0",
+		"3 200 OK: 1 image reply_to=2",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A message that lost bytes in a capture whose interfaces dropped packets
+// says they were lost to kernel drops, with the size the headers
+// announced; the flow carries the drops.
+func TestKernelDropsOnMessages(t *testing.T) {
+	var s script
+	c := s.conn("198.18.0.100:37176", "198.18.0.11:9292")
+	s.http(c, 0, 10, "GET", "/v2/images/127daaf5-e6b4-4ff9-b826-fc8c8571fffc/file", 200, nil, map[string]string{"Content-Length": "4521984"}, "QFI")
+	resp := s.evs[1].Data.(*httpdec.Response)
+	resp.BodyLen, resp.Lost, resp.Complete = 4521984, 1572864, false
+	cut := s.conn("198.18.0.100:37178", "198.18.0.11:9292")
+	s.http(cut, 20, 30, "GET", "/v2/images/127daaf5-e6b4-4ff9-b826-fc8c8571fffc/file", 200, nil, map[string]string{"Content-Length": "4521984"}, "QFI")
+	resp2 := s.evs[3].Data.(*httpdec.Response)
+	resp2.BodyLen, resp2.Complete = 929075, false
+	drops := []Drop{{File: "drops.pcapng.gz", Interface: "veth-ctl", Received: 3404, Dropped: 1103}}
+	for _, tc := range []struct {
+		drops []Drop
+		want  []string
+	}{
+		{nil, []string{"200 OK: 4.3 MiB [1.5 MiB missing from capture]", "200 OK: 907.3 KiB [cut short]"}},
+		{drops, []string{"200 OK: 4.3 MiB [1.5 MiB of 4.3 MiB lost to kernel drops]", "200 OK: 907.3 KiB of 4.3 MiB [cut short: the rest lost to kernel drops]"}},
+	} {
+		f := Build(s.evs, Options{Inputs: []string{"drops.pcapng.gz"}, Drops: tc.drops})
+		var got []string
+		for _, m := range f.Messages {
+			if m.Response {
+				got = append(got, m.Label)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("drops %v:\ngot  %q\nwant %q", tc.drops, got, tc.want)
+		}
+		if !slices.Equal(f.Drops, tc.drops) {
+			t.Errorf("flow drops %+v", f.Drops)
 		}
 	}
 }

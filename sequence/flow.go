@@ -3,7 +3,11 @@
 // request. The flow is what the writers in sequence/render draw.
 package sequence
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Roles of participants, as the JSON contract names them.
 const (
@@ -161,9 +165,45 @@ type Flow struct {
 	// Clocks reports the clock corrections applied to captures of
 	// different hosts.
 	Clocks []string `json:"clocks"`
+	// Drops are the interfaces of the inputs whose capture statistics say
+	// the kernel dropped packets: what those packets carried is missing.
+	Drops []Drop `json:"drops"`
 	// Start and End bound the capture time the flow covers.
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
+}
+
+// Drop says that the kernel dropped packets of one interface of an input
+// while capturing (pcapng interface statistics).
+type Drop struct {
+	// File is the input, as named in Inputs and frames.
+	File string `json:"file"`
+	// Interface is the interface's name, or "interface N".
+	Interface string `json:"interface"`
+	// Received is the packets the interface received, 0 if not recorded.
+	Received uint64 `json:"received,omitempty"`
+	// Dropped is the packets the kernel dropped.
+	Dropped uint64 `json:"dropped"`
+}
+
+// DropWarnings says, per input, how many packets the kernel dropped on
+// each interface: one line per input, for the top of the warnings.
+func DropWarnings(drops []Drop) []string {
+	var out []string
+	for i := 0; i < len(drops); {
+		file := drops[i].File
+		var parts []string
+		for ; i < len(drops) && drops[i].File == file; i++ {
+			d := drops[i]
+			part := fmt.Sprintf("%d packets on %s", d.Dropped, d.Interface)
+			if d.Received > 0 {
+				part = fmt.Sprintf("%d of %d packets on %s", d.Dropped, d.Received, d.Interface)
+			}
+			parts = append(parts, part)
+		}
+		out = append(out, fmt.Sprintf("%s: the kernel dropped %s while capturing: what they carried is missing (messages that lost bytes to them say so)", file, strings.Join(parts, ", ")))
+	}
+	return out
 }
 
 // Participant returns the participant with the given id, or nil.

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/httpdec"
 	"github.com/authflow/authflow/decode/openstack"
 )
@@ -266,19 +268,60 @@ func (b *builder) responseLabel(x *exchange, resp *httpdec.Response) string {
 		case openstack.ImageDownload:
 			if resp.Status == http.StatusOK {
 				what = size(resp.BodyLen)
+				if announced := announcedLen(&resp.Message); b.dropped(x.resp.Start) && announced > resp.BodyLen {
+					what += " of " + size(announced)
+				}
 			}
 		}
 	}
 	if what != "" {
 		label += ": " + what
 	}
-	switch {
-	case !resp.Complete && resp.Lost > 0:
-		label += fmt.Sprintf(" [%s missing from capture]", size(resp.Lost))
-	case !resp.Complete:
-		label += " [cut short]"
+	return label + b.lossLabel(x.resp.Start, &resp.Message)
+}
+
+// lossLabel says what a message is missing: bytes lost inside it, or its
+// end. In an input whose interfaces dropped packets, the loss is put down
+// to the kernel's drops, with the size the headers announced.
+func (b *builder) lossLabel(at event.Position, m *httpdec.Message) string {
+	if m.Complete {
+		return ""
 	}
-	return label
+	dropped := b.dropped(at)
+	switch {
+	case m.Lost > 0 && dropped:
+		if announced := announcedLen(m); announced > 0 {
+			return fmt.Sprintf(" [%s of %s lost to kernel drops]", size(m.Lost), size(announced))
+		}
+		return fmt.Sprintf(" [%s lost to kernel drops]", size(m.Lost))
+	case m.Lost > 0:
+		return fmt.Sprintf(" [%s missing from capture]", size(m.Lost))
+	case dropped:
+		return " [cut short: the rest lost to kernel drops]"
+	}
+	return " [cut short]"
+}
+
+// dropped tells whether the input a message was captured in had packets
+// dropped by the kernel.
+func (b *builder) dropped(at event.Position) bool {
+	name := b.inputName(at.Frame.Input)
+	for _, d := range b.opts.Drops {
+		if d.File == name && d.Dropped > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// announcedLen is the body length a message's header announced, 0 if
+// none did.
+func announcedLen(m *httpdec.Message) int64 {
+	n, err := strconv.ParseInt(m.Header.Get("Content-Length"), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 func tokenWho(t *openstack.TokenInfo) string {

@@ -316,6 +316,7 @@ func withArrays(flow *sequence.Flow) *sequence.Flow {
 	out.Warnings = emptyIfNil(out.Warnings)
 	out.Inputs = emptyIfNil(out.Inputs)
 	out.Clocks = emptyIfNil(out.Clocks)
+	out.Drops = emptyIfNil(out.Drops)
 	return &out
 }
 

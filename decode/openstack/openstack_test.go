@@ -154,4 +154,17 @@ func TestGlanceErrorPage(t *testing.T) {
 	if r.Error != "No image found with ID cirros" {
 		t.Errorf("error %q", r.Error)
 	}
+	// A policy refusal comes as webob's plain-text page (the lab's
+	// policy-403, ens.pcap frame 87).
+	plain := "403 Forbidden\n\nYou are not authorized to complete publicize_image action.\n\n   "
+	r = InterpretResponse(&Call{Kind: ImageUpdate}, &httpdec.Response{Status: 403, Message: httpdec.Message{Body: []byte(plain)}})
+	if r.Error != "You are not authorized to complete publicize_image action." {
+		t.Errorf("plain-text error %q", r.Error)
+	}
+	for _, notAnError := range []string{"", "ok", "403 Forbidden", "hello\n\nworld"} {
+		r = InterpretResponse(&Call{}, &httpdec.Response{Status: 403, Message: httpdec.Message{Body: []byte(notAnError)}})
+		if r.Error != "" {
+			t.Errorf("%q: error %q", notAnError, r.Error)
+		}
+	}
 }

@@ -249,7 +249,26 @@ func errorMessage(body []byte) string {
 		}
 		return e.Error.Title
 	}
-	return htmlMessage(body)
+	if msg := htmlMessage(body); msg != "" {
+		return msg
+	}
+	return plainMessage(body)
+}
+
+var statusLine = regexp.MustCompile(`^[1-5][0-9][0-9] [^\n]*$`)
+
+// plainMessage finds the message of a webob plain-text error page
+// (glance's policy refusals): "403 Forbidden", a blank line, the message.
+func plainMessage(body []byte) string {
+	first, rest, ok := strings.Cut(string(body), "\n")
+	if !ok || !statusLine.MatchString(strings.TrimSuffix(first, "\r")) {
+		return ""
+	}
+	msg := strings.Join(strings.Fields(rest), " ")
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return msg
 }
 
 var htmlTag = regexp.MustCompile(`<[^>]*>`)

@@ -334,6 +334,23 @@ func TestSynthetic(t *testing.T) {
 			},
 		},
 		{
+			// A policy refusal is no failed authentication: the user was
+			// authenticated (the lab's policy-403).
+			name: "403s are refusals, not failed authentications",
+			build: func(b *flowBuilder) {
+				b.issue(0, 200, "C", 0, 201, "aaaa11112222", hour)
+				b.request(1000, 50, "aaaa11112222", 403, nil)
+				b.request(2000, 50, "aaaa11112222", 403, nil)
+			},
+			opts: Options{SlowThreshold: -1},
+			want: []string{"auth-failures/warning"},
+			check: func(t *testing.T, flow *sequence.Flow, fs map[string]sequence.Finding) {
+				if s := fs[KindAuthFailures].Summary; s != "2 requests were refused: 2 forbidden (403)" {
+					t.Errorf("summary %q", s)
+				}
+			},
+		},
+		{
 			// The detail listed the first five slow issues; it lists the
 			// five slowest, slowest first, and counts the rest.
 			name: "slow issues: the slowest are listed",

@@ -541,6 +541,9 @@ func (f authFailureFacts) text(l lang) (string, string) {
 	var ds []string
 	c := f.ByCategory
 	s := l.t("auth-failures.summary", f.Count, plural(f.Count, "request", "requests"), categories(l, c))
+	if c[failForbidden] == f.Count {
+		s = l.t("auth-failures.refused", f.Count, plural(f.Count, "request was", "requests were"), categories(l, c))
+	}
 	for cat, n := range c {
 		if n > 0 {
 			ds = append(ds, l.t(failureTexts[cat]+".detail"))

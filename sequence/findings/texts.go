@@ -312,7 +312,9 @@ var texts = sequence.Catalog{
 	},
 
 	// auth-failures: count, plural, categories. Categories: count, plural.
-	"auth-failures.summary":  {"en": "%[2]s failed authentication: %[3]s", "zh": "%[1]d 个请求认证失败: %[3]s"},
+	"auth-failures.summary": {"en": "%[2]s failed authentication: %[3]s", "zh": "%[1]d 个请求认证失败: %[3]s"},
+	// Only policy refusals: authenticated, and refused.
+	"auth-failures.refused":  {"en": "%[2]s refused: %[3]s", "zh": "%[1]d 个请求被拒绝: %[3]s"},
 	"failures.service-creds": {"en": "%[2]s refused", "zh": "%[1]d 次服务自身认证被拒"},
 	"failures.invalid-token": {"en": "%[2]s rejected by keystone", "zh": "%[1]d 个 token 被 keystone 拒绝"},
 	"failures.password":      {"en": "%[2]s refused", "zh": "%[1]d 次密码认证被拒"},

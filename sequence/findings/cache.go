@@ -149,8 +149,11 @@ func (a *analysis) cacheFailures(c *cacheTraffic) {
 		for _, v := range vals {
 			f.Queries += a.dbFor(v.Seq).queries
 		}
+		// Severity follows impact: an outage that sent tokens to keystone
+		// for validation, or that lasted to the end, is an error; one the
+		// cache came back from before it cost anything a warning.
 		sev := SeverityError
-		if recovery != nil {
+		if recovery != nil && f.Validations == 0 {
 			sev = SeverityWarning
 		}
 		s, d := f.unreachable(a.lang)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,15 +38,10 @@ func (s *span) attr(k string) string {
 	case string:
 		return v
 	case float64:
-		return strings.TrimSuffix(strings.TrimRight(strings.TrimRight(jsonNumber(v), "0"), "."), ".")
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	b, _ := json.Marshal(v)
 	return strings.Trim(string(b), `"`)
-}
-
-func jsonNumber(f float64) string {
-	b, _ := json.Marshal(f)
-	return string(b)
 }
 
 // otlpJSON is the part of an ExportTraceServiceRequest in JSON the checks

@@ -16,6 +16,7 @@ import (
 	"github.com/authflow/authflow/decode/mysql"
 	"github.com/authflow/authflow/decode/openstack"
 	"github.com/authflow/authflow/decode/packet"
+	"github.com/authflow/authflow/decode/tls"
 
 	"github.com/authflow/authflow/decode/stream"
 )
@@ -53,6 +54,11 @@ type Options struct {
 	// longer kept (Stats.BodiesDropped), leaving room for the messages
 	// themselves; past it, events are dropped.
 	MaxEventBytes int64
+	// TLSKeys are the secrets TLS connections are decrypted with (from
+	// --tls-keylog and the captures' Decryption Secrets Blocks); nil for
+	// none. TLS is recognised on every connection decoded as HTTP; one
+	// that cannot be decrypted is a warning (Stats.TLSNoKey).
+	TLSKeys *tls.KeyLog
 	// Notify, if set, is called with every event as it is decoded (e.g.
 	// to show a live timeline while capturing).
 	Notify func(*event.Event)
@@ -93,6 +99,9 @@ type Stats struct {
 	// (MaxEventBytes).
 	EventsDropped int
 	BodiesDropped int
+	// TLSNoKey counts the TLS connections some of whose records could
+	// not be decrypted (no key, or a wrong one).
+	TLSNoKey int
 	// Events is the number of events kept.
 	Events int
 	// EventBytes estimates the memory of the events kept.
@@ -210,7 +219,8 @@ func (d *Decoder) selectHandler(ctx *stream.Context) stream.Handler {
 		return nil
 	}
 	_, known := openstack.WellKnownPorts[port]
-	return httpdec.New(ctx, httpdec.Options{BodyLimit: d.opts.BodyLimit, Sniff: !known})
+	h := httpdec.New(ctx, httpdec.Options{BodyLimit: d.opts.BodyLimit, Sniff: !known})
+	return tls.Wrap(ctx, h, tls.Options{Keys: d.opts.TLSKeys, NoKey: func() { d.stats.TLSNoKey++ }})
 }
 
 // maxCaptureWarnings bounds the warnings about the capture itself: a

@@ -15,6 +15,7 @@ import (
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode"
+	"github.com/authflow/authflow/decode/tls"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/findings"
 )
@@ -29,6 +30,10 @@ type Options struct {
 	// Build says how the flow is correlated and labelled; its Inputs are
 	// filled in by the pipeline.
 	Build sequence.Options
+	// TLSKeyLogs name NSS key logs (--tls-keylog) whose secrets decrypt
+	// TLS, besides Decode.TLSKeys. A key log that cannot be read, or has
+	// malformed lines, is an input error; what it holds is still used.
+	TLSKeyLogs []string
 	// PathPrefix keeps the file events on paths under it ("" for all).
 	PathPrefix string
 	// Selection, if set, says what to keep of the flow, after the findings
@@ -100,10 +105,25 @@ type Result struct {
 // selection's.
 func Run(in Packets, opts Options) (*Result, error) {
 	res := &Result{}
+	if len(opts.TLSKeyLogs) > 0 {
+		keys := opts.Decode.TLSKeys
+		if keys == nil {
+			keys = &tls.KeyLog{}
+		}
+		for _, p := range opts.TLSKeyLogs {
+			if err := keys.ReadFile(p); err != nil {
+				res.InputErrors = append(res.InputErrors, fmt.Errorf("--tls-keylog %w", err))
+			}
+		}
+		opts.Decode.TLSKeys = keys
+	}
 	events, stats, err := decode.Run(in.Source, opts.Decode)
 	res.Stats = stats
 	if err != nil && !errors.Is(err, io.EOF) {
 		res.InputErrors = append(res.InputErrors, err)
+	}
+	if stats.TLSNoKey > 0 {
+		res.InputErrors = append(res.InputErrors, fmt.Errorf("%d TLS connections could not be decrypted (the warnings starting %q say which): give their key log with --tls-keylog", stats.TLSNoKey, tls.NoKey))
 	}
 	if in.FileEvents != nil {
 		fes, errs := in.FileEvents()

@@ -55,6 +55,7 @@ type inputOptions struct {
 	noCache      bool
 
 	strace     []string
+	tlsKeylogs []string
 	pathPrefix string
 	clockSync  string
 
@@ -78,6 +79,7 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.maxEvents, "max-events", 0, "`N` messages kept for correlation at most; beyond it they are dropped and authflow exits 3 (default: no bound)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on standard error")
 	f.StringArrayVar(&o.strace, "strace", nil, "read file events from strace logs (`FILE|GLOB`, repeatable; strace -f -tt/-ttt, -ff files): which image file glance opened and read")
+	f.StringArrayVar(&o.tlsKeylogs, "tls-keylog", nil, "decrypt TLS with the secrets of an NSS key log (`FILE`, as SSLKEYLOGFILE writes; repeatable): TLS 1.2 AES-GCM and ChaCha20-Poly1305, TLS 1.3")
 	f.StringVar(&o.clockSync, "clock-sync", "auto", "`MODE` auto: estimate the clock offsets between captures of different hosts from the TCP segments they share, and correct them; off: take timestamps as recorded")
 	f.StringVar(&o.pathPrefix, "path-prefix", "/var/lib/glance/images", "keep file events on paths under `PREFIX` (\"\" for all)")
 
@@ -464,6 +466,7 @@ func (o *inputOptions) pipelineOptions(aliases map[string]string) pipeline.Optio
 			Secrets: secrets.New(o.showSecrets),
 		},
 		PathPrefix: o.pathPrefix,
+		TLSKeyLogs: o.tlsKeylogs,
 	}
 }
 

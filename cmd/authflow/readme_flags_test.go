@@ -175,10 +175,14 @@ func TestREADMEFlags(t *testing.T) {
 			{args: []string{"analyze", "--alias", "nonsense"}, code: exitUsage, kind: "none"}},
 		"--detail": {an("json", "--detail"), an("json", "--detail", "1"), an("json", "--detail=2"), an("json", "--detail", "0"),
 			{args: append([]string{"analyze", "--detail=3"}, capture...), code: exitUsage, kind: "none"}},
-		"--timing":                    {an("text", "--timing", "-f", "text")},
-		"--findings":                  {an("text", "--findings", "-f", "text"), an("markdown", "--findings", "-f", "markdown")},
-		"--summary":                   {an("text", "--summary", "-f", "text"), an("json", "--summary", "-f", "json")},
-		"--frames":                    {an("mermaid", "--frames")},
+		"--timing":   {an("text", "--timing", "-f", "text")},
+		"--findings": {an("text", "--findings", "-f", "text"), an("markdown", "--findings", "-f", "markdown")},
+		"--summary":  {an("text", "--summary", "-f", "text"), an("json", "--summary", "-f", "json")},
+		"--frames":   {an("mermaid", "--frames")},
+		"--tls-keylog": {
+			{args: []string{"analyze", "--tls-keylog", "../../testdata/tls/tls-token-issue/keys.txt", "../../testdata/tls/tls-token-issue/ens.pcap.gz"}, code: exitOK, kind: "mermaid"},
+			{args: []string{"analyze", "../../testdata/tls/tls-token-issue/ens.pcap.gz"}, code: exitPartial, kind: "mermaid"},
+		},
 		"--token":                     {an("mermaid", "--token", "047cf66b0773")},
 		"--image":                     {an("mermaid", "--image", "c6bca20f")},
 		"--participant":               {an("mermaid", "--participant", "memcached")},
@@ -346,6 +350,7 @@ func TestREADMECommands(t *testing.T) {
 		"any.pcapng":        filepath.Join(save, "both.pcapng.gz"),
 		"save.pcapng":       filepath.Join(save, "both.pcapng.gz"),
 		"'glance.strace.*'": filepath.Join(save, "glance.strace.*"),
+		"keys.txt":          "../../testdata/tls/tls-token-issue/keys.txt",
 	}
 	sink := newOTLPSink(t)
 	cmds := readmeCommands(t)

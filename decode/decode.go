@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 
 	"github.com/authflow/authflow/capture"
@@ -62,6 +63,14 @@ type Options struct {
 	// Notify, if set, is called with every event as it is decoded (e.g.
 	// to show a live timeline while capturing).
 	Notify func(*event.Event)
+	// Interpret gives HTTP messages their OpenStack meaning as they are
+	// decoded (httpdec.Message.Meaning) and then frees what the flow no
+	// longer needs: response bodies and headers, request bodies (but an
+	// image create's) and every request header but User-Agent and the
+	// token headers. Observe, if set, sees each event whole first (e.g.
+	// to learn the secrets it reveals).
+	Interpret bool
+	Observe   func(*event.Event)
 }
 
 // DefaultPorts are the server ports of memcached and MySQL.
@@ -118,6 +127,8 @@ type Decoder struct {
 	stats  Stats
 	warned map[string]bool
 	warns  []*event.Event
+	// strings interns repeated header values.
+	strings map[string]string
 }
 
 // New returns a Decoder.
@@ -137,7 +148,7 @@ func New(opts Options) *Decoder {
 			opts.Stream.ServerPorts[p] = true
 		}
 	}
-	d := &Decoder{opts: opts, pd: packet.NewDecoder(), warned: map[string]bool{}}
+	d := &Decoder{opts: opts, pd: packet.NewDecoder(), warned: map[string]bool{}, strings: map[string]string{}}
 	d.asm = stream.NewAssembler(d.selectHandler, event.SinkFunc(d.emit), opts.Stream)
 	return d
 }
@@ -145,6 +156,12 @@ func New(opts Options) *Decoder {
 func (d *Decoder) emit(e *event.Event) {
 	if d.opts.Notify != nil {
 		d.opts.Notify(e)
+	}
+	if d.opts.Observe != nil {
+		d.opts.Observe(e)
+	}
+	if d.opts.Interpret {
+		d.interpret(e)
 	}
 	if d.opts.MaxEvents > 0 && len(d.events) >= d.opts.MaxEvents {
 		d.stats.EventsDropped++
@@ -164,6 +181,51 @@ func (d *Decoder) emit(e *event.Event) {
 	}
 	d.stats.EventBytes += size
 	d.events = append(d.events, e)
+}
+
+// keptRequestHeaders are the request headers the flow reads once the
+// request is interpreted: who sent it, and the tokens it carries.
+var keptRequestHeaders = []string{"User-Agent", "X-Auth-Token", "X-Subject-Token"}
+
+// interpret gives an HTTP message its meaning and frees the rest (see
+// Options.Interpret). Repeated header values (the same User-Agent on
+// every request) are kept once.
+func (d *Decoder) interpret(e *event.Event) {
+	switch m := e.Data.(type) {
+	case *httpdec.Request:
+		call := openstack.Interpret(m)
+		m.Meaning = call
+		h := make(http.Header, len(keptRequestHeaders))
+		for _, k := range keptRequestHeaders {
+			if v := m.Header.Get(k); v != "" {
+				h[k] = []string{d.intern(v)}
+			}
+		}
+		m.Header = h
+		if call.Kind != openstack.ImageCreate {
+			m.Body = nil
+		}
+	case *httpdec.Response:
+		call := &openstack.Call{}
+		if m.Request != nil {
+			if req, ok := m.Request.Data.(*httpdec.Request); ok {
+				call = openstack.Interpret(req)
+			}
+		}
+		m.Meaning = openstack.InterpretResponse(call, m)
+		m.Header, m.Body = nil, nil
+	}
+}
+
+// intern returns s, or the equal string kept before.
+func (d *Decoder) intern(s string) string {
+	if v, ok := d.strings[s]; ok {
+		return v
+	}
+	if len(d.strings) < 4096 {
+		d.strings[s] = s
+	}
+	return s
 }
 
 // eventOverhead estimates the memory of an event besides its variable

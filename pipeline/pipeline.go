@@ -15,6 +15,7 @@ import (
 	"github.com/authflow/authflow/capture"
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode"
+	"github.com/authflow/authflow/decode/secrets"
 	"github.com/authflow/authflow/decode/tls"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/findings"
@@ -117,7 +118,17 @@ func Run(in Packets, opts Options) (*Result, error) {
 		}
 		opts.Decode.TLSKeys = keys
 	}
-	events, stats, err := decode.Run(in.Source, opts.Decode)
+	build := opts.Build
+	build.Inputs = in.Names
+	if build.Secrets == nil {
+		build.Secrets = secrets.New(build.ShowSecrets)
+	}
+	// Messages are interpreted as they are decoded, and what the flow does
+	// not need freed at once; the secrets they reveal are learnt first.
+	dec := opts.Decode
+	dec.Interpret = true
+	dec.Observe = build.Secrets.Observe
+	events, stats, err := decode.Run(in.Source, dec)
 	res.Stats = stats
 	if err != nil && !errors.Is(err, io.EOF) {
 		res.InputErrors = append(res.InputErrors, err)
@@ -130,8 +141,6 @@ func Run(in Packets, opts Options) (*Result, error) {
 		events = append(events, decode.FileEvents(fes, opts.PathPrefix)...)
 		res.InputErrors = append(res.InputErrors, errs...)
 	}
-	build := opts.Build
-	build.Inputs = in.Names
 	if in.Drops != nil {
 		build.Drops = in.Drops()
 	}

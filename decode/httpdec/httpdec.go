@@ -42,6 +42,11 @@ type Message struct {
 	// Complete is false when the capture ended, or lost bytes, before the
 	// message's end.
 	Complete bool
+	// Meaning, if set, is what decode/openstack made of the message when
+	// it was decoded (a *openstack.Call on a request, a *openstack.Result
+	// on a response). Header and Body then keep only what the flow still
+	// reads from them (see decode.Options.Interpret).
+	Meaning any
 }
 
 // Request is an HTTP request.

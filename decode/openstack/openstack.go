@@ -87,8 +87,12 @@ type Call struct {
 	Query url.Values
 }
 
-// Interpret gives a request its meaning.
+// Interpret gives a request its meaning: the one found when it was
+// decoded (req.Meaning), else read from it now.
 func Interpret(req *httpdec.Request) *Call {
+	if c, ok := req.Meaning.(*Call); ok {
+		return c
+	}
 	c := &Call{Token: req.Header.Get("X-Auth-Token"), Subject: req.Header.Get("X-Subject-Token")}
 	path, rawQuery, _ := strings.Cut(req.Target, "?")
 	if u, err := url.Parse(req.Target); err == nil && u.IsAbs() {

@@ -74,8 +74,13 @@ type Result struct {
 	Images int
 }
 
-// InterpretResponse gives a response to call its meaning.
+// InterpretResponse gives a response to call its meaning: the one found
+// when it was decoded (resp.Meaning, made with the same call), else read
+// from it now.
 func InterpretResponse(call *Call, resp *httpdec.Response) *Result {
+	if r, ok := resp.Meaning.(*Result); ok {
+		return r
+	}
 	r := &Result{Images: -1}
 	ok := resp.Status >= 200 && resp.Status < 300
 	switch call.Kind {

@@ -58,7 +58,14 @@ type FileOptions struct {
 	// MaxInput bounds the bytes of each input after decompression (0: no
 	// bound): beyond it the input ends with an error naming --max-input.
 	MaxInput int64
+	// Stdin is what the path "-" reads (nil: os.Stdin): a pcap or pcapng
+	// stream, gzip'd or not, read once from its start to its end
+	// (`tcpdump -w - | authflow analyze -`).
+	Stdin io.Reader
 }
+
+// StdinPath is the path that names standard input.
+const StdinPath = "-"
 
 // InputInfo describes one input file, for report headers.
 type InputInfo struct {
@@ -175,8 +182,18 @@ type opener func() (io.ReadCloser, error)
 // damage are delivered and the error is added to Errors.
 func OpenFiles(paths []string, opts FileOptions) (*FileSource, error) {
 	ins := make([]inputSpec, len(paths))
+	stdinUsed := false
 	for i, p := range paths {
-		ins[i] = fileSpec(p)
+		if p != StdinPath {
+			ins[i] = fileSpec(p)
+			continue
+		}
+		if stdinUsed {
+			ins[i] = inputSpec{path: p, err: errors.New("-: standard input named twice")}
+			continue
+		}
+		stdinUsed = true
+		ins[i] = stdinSpec(opts.Stdin)
 	}
 	return openInputs(ins, opts)
 }
@@ -224,6 +241,25 @@ func fileKind(m os.FileMode) string {
 		return "a block device"
 	}
 	return "not a file"
+}
+
+// stdinSpec reads r (nil: os.Stdin) as one input: it can be opened only
+// once, and so is never split into one stream per interface.
+func stdinSpec(r io.Reader) inputSpec {
+	if r == nil {
+		r = os.Stdin
+	}
+	opened := false
+	return inputSpec{
+		path: StdinPath,
+		open: func() (io.ReadCloser, error) {
+			if opened {
+				return nil, errors.New("-: standard input can be read only once")
+			}
+			opened = true
+			return io.NopCloser(r), nil
+		},
+	}
 }
 
 func openInputs(specs []inputSpec, opts FileOptions) (*FileSource, error) {

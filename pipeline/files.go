@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,9 @@ type Progress interface {
 func Files(paths []string, fo FileOptions, opts Options) (*Result, error) {
 	var offsets []time.Duration
 	var clocks []string
-	if fo.ClockSync && len(paths) > 1 {
+	// Standard input ("-") is read once, by the analysis: clock offsets
+	// are not estimated ahead of it.
+	if fo.ClockSync && len(paths) > 1 && !slices.Contains(paths, capture.StdinPath) {
 		if est, err := clocksync.Estimate(paths, clocksync.Options{MaxPackets: 50000}); err == nil {
 			offsets = est.Offsets
 			for i := range paths {
@@ -71,6 +74,9 @@ func Files(paths []string, fo FileOptions, opts Options) (*Result, error) {
 	names := make([]string, len(paths))
 	for i, p := range paths {
 		names[i] = filepath.Base(p)
+		if p == capture.StdinPath {
+			names[i] = "stdin"
+		}
 	}
 	res, err := Run(Packets{
 		Source: prefetch,
@@ -115,6 +121,9 @@ func fileEvents(paths, stracePatterns []string, inputs []capture.InputInfo, path
 	var evs []fsevent.Event
 	var errs []error
 	for _, p := range paths {
+		if p == capture.StdinPath {
+			continue
+		}
 		side := fsevent.SidecarPath(p)
 		if strings.HasSuffix(p, ".gz") {
 			if _, err := os.Stat(side); errors.Is(err, fs.ErrNotExist) {

@@ -99,6 +99,9 @@ func frameTime(paths []string, file string, n int) (time.Time, error) {
 	if path == "" {
 		return time.Time{}, fmt.Errorf("no input file %q", file)
 	}
+	if path == capture.StdinPath {
+		return time.Time{}, fmt.Errorf("frame %d of standard input: a frame number needs a capture file, standard input is read only once", n)
+	}
 	src, err := capture.OpenFiles([]string{path}, capture.FileOptions{})
 	if err != nil {
 		return time.Time{}, err

@@ -304,6 +304,16 @@ if [ "$EBPF" = 1 ]; then
 		check "$v" "ebpf: the traced reader of a 1 GiB file takes $pct% (median wall; $opct% while another process is traced) (target < 5%)"
 	fi
 fi
+# --- many validations: memory and CPU per message (bench/many.sh) -------
+MANY_LINES="$OUT/many.txt"
+: >"$MANY_LINES"
+if [ "${BENCH_MANY_RUN:-1}" = 1 ]; then
+	if [ "$QUICK" = 1 ]; then
+		export BENCH_MANY=${BENCH_MANY:-"2000 20000"} BENCH_MANY_ROUNDS=${BENCH_MANY_ROUNDS:-3}
+	fi
+	log "bench: many validations (${BENCH_MANY:-20000 200000}), this build against the previous release, interleaved"
+	BENCH_OUT=$OUT GO=$GOCMD ./bench/many.sh >"$MANY_LINES"
+fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report --------------------------------------------------------------
@@ -356,11 +366,17 @@ report() {
 		}
 		if (hi >= 0) check((hi - lo) < 20 * 1024, sprintf("peak RSS by capture size (%s) differs by %.1f MB (target < 20 MB)", list, (hi - lo) / 1024))
 	}' "$RESULTS"
+	if [ -s "$MANY_LINES" ]; then
+		grep '^many: ' "$MANY_LINES" | sed 's/^many: //'
+		echo
+	fi
 	if [ -s "$LIVE_LINES" ]; then
 		cat "$LIVE_LINES"
 		echo
 	fi
 	cat "$CHECKS"
+	[ -s "$MANY_LINES" ] && grep -E '^(PASS|FAIL)  ' "$MANY_LINES"
+	true
 }
 report | tee "$OUT/results.txt"
 log "bench: table saved in $OUT/results.txt, raw numbers in $RESULTS"

@@ -105,6 +105,7 @@ type analyzeOptions struct {
 	frames   bool
 	summary  bool
 	findings bool
+	group    bool
 	otlp     otlpOptions
 }
 
@@ -132,6 +133,7 @@ writes the OpenStack flow they contain: a Mermaid sequence diagram by default.`,
 	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
 	f.StringVarP(&o.format, "format", "f", "", "output `FORMAT`: "+strings.Join(render.Formats, ", ")+" (default: from the output file's extension, else mermaid)")
 	f.BoolVar(&o.frames, "frames", false, "show on each arrow the frame its message starts at")
+	f.BoolVar(&o.group, "group", false, "draw requests of the same shape (method, route template such as GET /v2/images/{id}/file, the same downstream steps) once, with ×N, latency p50/p95/max, cache hit ratio and statements per request; automatic, with a warning, when a Mermaid diagram would exceed the 50 000 characters Mermaid draws")
 	f.BoolVar(&o.summary, "summary", false, "add the table of where each request's time went to the output, in its format: a \"summary\" array in JSON, a table after the text timeline or the Markdown diagram, a comment block in Mermaid and PlantUML, a table under the HTML diagram; with svg and png on stderr")
 	f.BoolVar(&o.findings, "findings", false, "report what an operator would point at (dead cache, re-authentication, slow validation, tokens used after revocation, …) with the evidence: after the text timeline or the Markdown diagram, else on stderr (JSON always has them)")
 	o.addFlags(f)
@@ -202,7 +204,7 @@ func runAnalyze(cmd *cobra.Command, o *analyzeOptions, args []string) error {
 	// Sending traces replaces the diagram on standard output; -o or -f
 	// asks for both.
 	if !sending || o.output != "" || o.format != "" {
-		if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings, showSecrets: o.showSecrets}); err != nil {
+		if err := writeFlow(cmd, res.flow, outputOptions{output: o.output, format: format, frames: o.frames, summary: o.summary, findings: o.findings, group: o.group, showSecrets: o.showSecrets}); err != nil {
 			return err
 		}
 	}
@@ -245,14 +247,44 @@ type outputOptions struct {
 	frames         bool
 	summary        bool
 	findings       bool
+	// group draws requests of the same shape once (sequence.Group).
+	group bool
 	// showSecrets says the flow shows whole tokens (for the HTML header).
 	showSecrets bool
 }
+
+// diagramFormats are the formats drawn by Mermaid.
+var diagramFormats = map[string]bool{"mermaid": true, "markdown": true, "html": true, "svg": true, "png": true}
+
+// grouped returns flow with requests of the same shape drawn once when
+// asked (--group), or when a diagram Mermaid draws would be longer than
+// it draws (then with a warning on stderr).
+func grouped(cmd *cobra.Command, flow *sequence.Flow, format string, group bool) *sequence.Flow {
+	if group {
+		return sequence.Group(flow)
+	}
+	if !diagramFormats[format] {
+		return flow
+	}
+	var n countingWriter
+	if err := render.Mermaid(&n, flow); err != nil || n <= sequence.MermaidMaxText {
+		return flow
+	}
+	g := sequence.Group(flow)
+	fmt.Fprintf(cmd.ErrOrStderr(), "authflow: warning: the diagram would be %d characters, more than the %d Mermaid draws: requests of the same shape are drawn once (--group; -f json or -f text shows every message)\n", int64(n), sequence.MermaidMaxText)
+	return g
+}
+
+// countingWriter counts the bytes written to it.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
 
 // writeFlow writes the flow in the format asked for, to the output file or
 // standard output; analyze and capture -o both write with it.
 func writeFlow(cmd *cobra.Command, flow *sequence.Flow, o outputOptions) error {
 	format := o.format
+	flow = grouped(cmd, flow, format, o.group)
 	write := func(w io.Writer) error {
 		if err := render.Write(w, flow, format, render.Options{Frames: o.frames, Summary: o.summary, Color: o.output == "" && colorWanted(cmd.OutOrStdout()), Version: versionString(), ShowSecrets: o.showSecrets}); err != nil {
 			return err

@@ -47,8 +47,9 @@ func TestJSONStreamsSameDocument(t *testing.T) {
 		}
 		want := wholeJSON(t, struct {
 			*sequence.Flow
-			Summary []sequence.RequestTiming `json:"summary"`
-		}{withArrays(f), emptyIfNil(sequence.Timings(f))})
+			Summary    []sequence.RequestTiming `json:"summary"`
+			Operations []sequence.Operation     `json:"operations"`
+		}{withArrays(f), emptyIfNil(sequence.Timings(f)), emptyIfNil(sequence.Operations(f))})
 		if got.String() != want {
 			t.Errorf("%s: streamed JSON with summary differs:\n%s\nwant:\n%s", name, got.String(), want)
 		}

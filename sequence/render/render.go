@@ -209,8 +209,9 @@ func jsonWithSummary(w io.Writer, flow *sequence.Flow) error {
 	f.Messages = []*sequence.Message{}
 	return encodeJSON(w, struct {
 		*sequence.Flow
-		Summary []sequence.RequestTiming `json:"summary"`
-	}{f, emptyIfNil(sequence.Timings(flow))}, msgs)
+		Summary    []sequence.RequestTiming `json:"summary"`
+		Operations []sequence.Operation     `json:"operations"`
+	}{f, emptyIfNil(sequence.Timings(flow)), emptyIfNil(sequence.Operations(flow))}, msgs)
 }
 
 // encodeJSON writes v, a flow or a struct embedding one, as indented

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -38,6 +39,41 @@ func summaryRows(flow *sequence.Flow) (header []string, rows [][]string) {
 	return header, rows
 }
 
+// OperationsTitle heads the table of operations under the summary.
+const OperationsTitle = "operations: the requests by method and route"
+
+// operationRows returns the table of operations (sequence.Operations):
+// per method and route template, count, errors by status, latency
+// percentiles, validations, cache hits, database statements and busy time.
+func operationRows(flow *sequence.Flow) (header []string, rows [][]string) {
+	header = []string{"request", "count", "errors", "p50", "p95", "p99", "max", "validations", "cache hits", "db statements", "db busy"}
+	for _, op := range sequence.Operations(flow) {
+		var errs []string
+		codes := make([]int, 0, len(op.Errors))
+		for c := range op.Errors {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		for _, c := range codes {
+			errs = append(errs, fmt.Sprintf("%d×%d", c, op.Errors[c]))
+		}
+		if op.Unanswered > 0 {
+			errs = append(errs, fmt.Sprintf("unanswered×%d", op.Unanswered))
+		}
+		e := strings.Join(errs, " ")
+		if e == "" {
+			e = "-"
+		}
+		hits := "-"
+		if op.CacheLookups > 0 {
+			hits = fmt.Sprintf("%d/%d", op.CacheHits, op.CacheLookups)
+		}
+		rows = append(rows, []string{shortReq(op.Request), fmt.Sprint(op.Count), e, msCell(op.P50MS), msCell(op.P95MS), msCell(op.P99MS), msCell(op.MaxMS),
+			fmt.Sprint(op.Validations), hits, fmt.Sprint(op.DBStatements), msCell(op.DBBusyMS)})
+	}
+	return header, rows
+}
+
 // SummaryTable writes the summary table as aligned text, its header line
 // first.
 func SummaryTable(w io.Writer, flow *sequence.Flow) error {
@@ -54,7 +90,27 @@ func SummaryBlock(w io.Writer, flow *sequence.Flow) error {
 // first, if asked for) starting with prefix: "" for text, a comment marker
 // for diagram sources.
 func summaryText(w io.Writer, flow *sequence.Flow, prefix string, title bool) error {
+	ew := newErrWriter(w)
+	if title {
+		ew.printf("%s%s\n", prefix, SummaryTitle)
+	}
 	header, rows := summaryRows(flow)
+	if err := alignedTable(ew, prefix, header, rows); err != nil {
+		return err
+	}
+	// Under its title, the summary goes on with the operations.
+	if header, rows := operationRows(flow); title && len(rows) > 0 {
+		ew.printf("%s\n%s%s\n", strings.TrimRight(prefix, " "), prefix, OperationsTitle)
+		if err := alignedTable(ew, prefix, header, rows); err != nil {
+			return err
+		}
+	}
+	return ew.flush()
+}
+
+// alignedTable writes a table as aligned text, each line starting with
+// prefix.
+func alignedTable(ew *errWriter, prefix string, header []string, rows [][]string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
@@ -64,16 +120,12 @@ func summaryText(w io.Writer, flow *sequence.Flow, prefix string, title bool) er
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	ew := newErrWriter(w)
-	if title {
-		ew.printf("%s%s\n", prefix, SummaryTitle)
-	}
 	for _, line := range strings.SplitAfter(b.String(), "\n") {
 		if line != "" {
 			ew.printf("%s%s", prefix, line)
 		}
 	}
-	return ew.flush()
+	return nil
 }
 
 // summaryMarkdown writes the summary as a Markdown table under a heading.
@@ -92,6 +144,14 @@ func summaryMarkdown(w io.Writer, flow *sequence.Flow) error {
 	ew.printf("|%s\n", strings.Repeat("---|", len(header)))
 	for _, row := range rows {
 		cells(row)
+	}
+	if header, rows := operationRows(flow); len(rows) > 0 {
+		ew.printf("\n## Operations\n\nThe requests by method and route.\n\n")
+		cells(header)
+		ew.printf("|%s\n", strings.Repeat("---|", len(header)))
+		for _, row := range rows {
+			cells(row)
+		}
 	}
 	return ew.flush()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode"
 	"github.com/authflow/authflow/decode/secrets"
+	"github.com/authflow/authflow/decode/stream"
 	"github.com/authflow/authflow/decode/tls"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/findings"
@@ -88,8 +89,8 @@ type Result struct {
 	// Stats counts what decoding saw.
 	Stats decode.Stats
 	// Dropped, if not nil, says that a bound the user set (--max-memory,
-	// --max-events) dropped messages or HTTP bodies: one error naming
-	// the flag and the counts. Its text is also the flow's first warning.
+	// --max-events) dropped messages or HTTP bodies, or closed
+	// connections early: one error naming the flag and the counts. Its text is also the flow's first warning.
 	// The default bounds never drop a message.
 	Dropped error
 	// Selected says a selection was applied: Flow is part of the whole
@@ -185,16 +186,22 @@ func (b Bounds) warnings(st decode.Stats) []string {
 	if st.Evicted > 0 {
 		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-connections=%d: what they carried after that is missing", st.Evicted, b.MaxConnections))
 	}
-	if st.EvictedMemory > 0 {
-		w = append(w, fmt.Sprintf("%d connections were closed early to stay within --max-memory=%s: what they carried after that is missing", st.EvictedMemory, b.MaxMemory))
+	if st.EvictedMemory > 0 && !b.memorySet() {
+		w = append(w, fmt.Sprintf("%d connections were closed early to keep the connections tracked within %dMiB (set --max-memory for more): what they carried after that is missing", st.EvictedMemory, stream.DefaultMaxMemory>>20))
 	}
 	return w
 }
+
+// memorySet says --max-memory was given.
+func (b Bounds) memorySet() bool { return b.MaxMemory != "" && b.MaxMemory != "0" }
 
 // dropped says, in one line, which messages and bodies the bounds the
 // user set dropped, or "" if none were.
 func (b Bounds) dropped(st decode.Stats) string {
 	var parts []string
+	if st.EvictedMemory > 0 && b.memorySet() {
+		parts = append(parts, fmt.Sprintf("%d connections were closed early to stay within --max-memory=%s: what they carried after that is missing", st.EvictedMemory, b.MaxMemory))
+	}
 	if st.EventsDropped > 0 {
 		limit := "--max-memory=" + b.MaxMemory
 		if b.MaxEvents > 0 && st.Events >= b.MaxEvents {

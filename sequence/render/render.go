@@ -288,8 +288,9 @@ func jsonLines(w io.Writer, flow *sequence.Flow, summary bool) error {
 	if summary {
 		last = struct {
 			*sequence.Flow
-			Summary []sequence.RequestTiming `json:"summary"`
-		}{rest, emptyIfNil(sequence.Timings(flow))}
+			Summary    []sequence.RequestTiming `json:"summary"`
+			Operations []sequence.Operation     `json:"operations"`
+		}{rest, emptyIfNil(sequence.Timings(flow)), emptyIfNil(sequence.Operations(flow))}
 	}
 	if err := enc.Encode(last); err != nil {
 		return err

@@ -278,7 +278,10 @@ func grouped(cmd *cobra.Command, flow *sequence.Flow, format string, group bool)
 // countingWriter counts the bytes written to it.
 type countingWriter int64
 
-func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
 
 // writeFlow writes the flow in the format asked for, to the output file or
 // standard output; analyze and capture -o both write with it.

@@ -183,6 +183,7 @@ func TestREADMEFlags(t *testing.T) {
 			{args: []string{"analyze", "--tls-keylog", "../../testdata/tls/tls-token-issue/keys.txt", "../../testdata/tls/tls-token-issue/ens.pcap.gz"}, code: exitOK, kind: "mermaid"},
 			{args: []string{"analyze", "../../testdata/tls/tls-token-issue/ens.pcap.gz"}, code: exitPartial, kind: "mermaid"},
 		},
+		"--group":                     {an("mermaid", "--group"), an("html", "--group", "-f", "html")},
 		"--token":                     {an("mermaid", "--token", "047cf66b0773")},
 		"--image":                     {an("mermaid", "--image", "c6bca20f")},
 		"--participant":               {an("mermaid", "--participant", "memcached")},

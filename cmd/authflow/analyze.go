@@ -355,8 +355,9 @@ func (l *loaded) finish(cmd *cobra.Command, quiet bool) error {
 	if !quiet && len(l.flow.Warnings) > 0 {
 		const show = 5
 		ws := l.flow.Warnings
-		if l.dropped != nil && len(ws) > 0 && ws[0] == l.dropped.Error() {
-			ws = ws[1:] // said below, as the error
+		if l.dropped != nil {
+			// Said below, as the error.
+			ws = slices.DeleteFunc(slices.Clone(ws), func(w string) bool { return w == l.dropped.Error() })
 		}
 		for i, w := range ws {
 			if i == show {

@@ -206,13 +206,17 @@ func (d *Decoder) interpret(e *event.Event) {
 			m.Body = nil
 		}
 	case *httpdec.Response:
-		call := &openstack.Call{}
-		if m.Request != nil {
-			if req, ok := m.Request.Data.(*httpdec.Request); ok {
-				call = openstack.Interpret(req)
-			}
+		// An answer decoded before its request (after a loss, reassembly
+		// holds the request back) is paired with it later, and read
+		// then: it keeps its body and headers.
+		if m.Request == nil {
+			return
 		}
-		m.Meaning = openstack.InterpretResponse(call, m)
+		req, ok := m.Request.Data.(*httpdec.Request)
+		if !ok {
+			return
+		}
+		m.Meaning = openstack.InterpretResponse(openstack.Interpret(req), m)
 		m.Header, m.Body = nil, nil
 	}
 }

@@ -36,6 +36,8 @@ type inputOptions struct {
 	example        string
 	detail         int
 	memcacheSecret string
+	// memcacheSecretFile names a file holding the memcache secret key.
+	memcacheSecretFile string
 	showSecrets    bool
 	timing         bool
 	lang           string
@@ -67,7 +69,8 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.example, "example", "", "analyze an embedded real capture: "+strings.Join(authflow.Examples(), ", "))
 	f.IntVar(&o.detail, "detail", 0, "detail `LEVEL`: 0 summarises query bursts and runs of file reads, 1 (--detail) draws every query and cache lookup, 2 also every file read and write")
 	f.Lookup("detail").NoOptDefVal = "1"
-	f.StringVar(&o.memcacheSecret, "memcache-secret", "", "keystonemiddleware's memcache_secret_key, to recognise token cache keys under the MAC and ENCRYPT strategies")
+	f.StringVar(&o.memcacheSecret, "memcache-secret", "", "keystonemiddleware's memcache_secret_key, to recognise token cache keys under the MAC and ENCRYPT strategies (visible in ps: prefer --memcache-secret-file or $"+envMemcacheSecret+")")
+	f.StringVar(&o.memcacheSecretFile, "memcache-secret-file", "", "read the memcache_secret_key from `FILE` (its first line); the environment variable "+envMemcacheSecret+" holds it too")
 	f.BoolVar(&o.showSecrets, "show-secrets", false, "show whole tokens instead of fingerprints (passwords are never shown)")
 	f.BoolVar(&o.timing, "timing", false, "put the elapsed time on each response")
 	f.StringVar(&o.lang, "lang", "en", "`LANGUAGE` of the notes: "+strings.Join(sequence.Languages, ", "))

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
@@ -44,8 +46,49 @@ func normalizeArgs(args []string) []string {
 	return out
 }
 
-// validate checks the option values that the flag types do not.
+// envMemcacheSecret names the environment variable that may hold the
+// memcache secret key (a flag's value is visible to every user in ps).
+const envMemcacheSecret = "AUTHFLOW_MEMCACHE_SECRET"
+
+// memcacheSecretValue resolves the memcache secret key: --memcache-secret,
+// else the first line of --memcache-secret-file, else $AUTHFLOW_MEMCACHE_SECRET.
+func (o *inputOptions) memcacheSecretValue() (string, error) {
+	if o.memcacheSecretFile != "" {
+		if o.memcacheSecret != "" {
+			return "", usageError{errors.New("--memcache-secret and --memcache-secret-file: give one of them")}
+		}
+		fi, err := os.Stat(o.memcacheSecretFile)
+		if err != nil {
+			return "", usageError{fmt.Errorf("--memcache-secret-file: %w", err)}
+		}
+		if !fi.Mode().IsRegular() || fi.Size() > 64<<10 {
+			return "", usageError{fmt.Errorf("--memcache-secret-file %s: not a regular file of at most 64 KiB", o.memcacheSecretFile)}
+		}
+		b, err := os.ReadFile(o.memcacheSecretFile)
+		if err != nil {
+			return "", usageError{fmt.Errorf("--memcache-secret-file: %w", err)}
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			return "", usageError{fmt.Errorf("--memcache-secret-file %s: the first line is empty", o.memcacheSecretFile)}
+		}
+		return line, nil
+	}
+	if o.memcacheSecret != "" {
+		return o.memcacheSecret, nil
+	}
+	return os.Getenv(envMemcacheSecret), nil
+}
+
+// validate checks the option values that the flag types do not, and
+// resolves the memcache secret key.
 func (o *inputOptions) validate() error {
+	secret, err := o.memcacheSecretValue()
+	if err != nil {
+		return err
+	}
+	o.memcacheSecret = secret
 	if o.detail < 0 || o.detail > maxDetail {
 		return usageError{fmt.Errorf("--detail %d: want 0, 1 or 2 (0 summarises, 1 every query and cache lookup, 2 also every file read)", o.detail)}
 	}

@@ -38,15 +38,15 @@ type inputOptions struct {
 	memcacheSecret string
 	// memcacheSecretFile names a file holding the memcache secret key.
 	memcacheSecretFile string
-	showSecrets    bool
-	timing         bool
-	lang           string
-	bodyLimit      byteSize
-	maxConns       int
-	maxMemory      byteSize
-	maxInput       byteSize
-	maxEvents      int
-	quiet          bool
+	showSecrets        bool
+	timing             bool
+	lang               string
+	bodyLimit          byteSize
+	maxConns           int
+	maxMemory          byteSize
+	maxInput           byteSize
+	maxEvents          int
+	quiet              bool
 
 	// selection
 	token        string

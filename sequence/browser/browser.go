@@ -93,10 +93,31 @@ func (b *Browser) Version(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// EnvNoSandbox names the environment variable that, set to 1, runs
+// Chromium without its sandbox even when not root (for hosts without
+// unprivileged user namespaces, where Chromium finds no usable sandbox).
+const EnvNoSandbox = "AUTHFLOW_CHROMIUM_NO_SANDBOX"
+
+// sandboxFlags returns the sandbox flags for a run by euid: none (the
+// sandbox on) for a normal user; --no-sandbox as root, where Chromium
+// refuses to start its sandbox ("Running as root without --no-sandbox is
+// not supported": the zygote's setuid/namespace sandbox is built to drop
+// from an unprivileged user, and root could leave it), and when
+// $AUTHFLOW_CHROMIUM_NO_SANDBOX is 1. Without the sandbox the renderer's
+// only protections are authflow's own: the page is authflow's, the
+// diagram text is escaped, scripts other than the bundled Mermaid never
+// run, and every network request is refused (--host-resolver-rules, or
+// the test proxy).
+func sandboxFlags(euid int, noSandbox string) []string {
+	if euid == 0 || noSandbox == "1" {
+		return []string{"--no-sandbox"}
+	}
+	return nil
+}
+
 // commonFlags are given to every headless run.
 var commonFlags = []string{
 	"--headless",
-	"--no-sandbox", // the sandbox needs user namespaces or a setuid helper, and we run as root in CI
 	"--disable-gpu",
 	"--disable-quic",
 	"--no-first-run",
@@ -138,6 +159,7 @@ func (b *Browser) headless(ctx context.Context, url string, extra ...string) ([]
 		defer cancel()
 	}
 	args := append([]string{}, commonFlags...)
+	args = append(args, sandboxFlags(os.Geteuid(), os.Getenv(EnvNoSandbox))...)
 	args = append(args, "--virtual-time-budget="+strconv.Itoa(virtualTimeBudget))
 	if b.Proxy != "" {
 		// "<-loopback>" removes the implicit bypass of localhost, so that
@@ -198,7 +220,11 @@ func (b *Browser) exec(ctx context.Context, args []string) ([]byte, error) {
 		return nil, fmt.Errorf("chromium: %w (killed)", ctx.Err())
 	}
 	if runErr != nil {
-		return nil, fmt.Errorf("chromium: %w%s", runErr, stderrSummary(stderr))
+		sum := stderrSummary(stderr)
+		if strings.Contains(sum, "No usable sandbox") {
+			return nil, fmt.Errorf("chromium: %w%s (this host gives Chromium no sandbox, e.g. no unprivileged user namespaces: enable them, or set %s=1 to run it without)", runErr, sum, EnvNoSandbox)
+		}
+		return nil, fmt.Errorf("chromium: %w%s", runErr, sum)
 	}
 	out, err := readAtMost(stdout, maxOutput)
 	if err != nil {

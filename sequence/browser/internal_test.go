@@ -3,6 +3,7 @@ package browser
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -120,5 +121,27 @@ func TestScratchEnv(t *testing.T) {
 		if seen[k] != 1 {
 			t.Errorf("%s set %d times", k, seen[k])
 		}
+	}
+}
+
+func TestSandboxFlags(t *testing.T) {
+	tests := []struct {
+		euid int
+		env  string
+		want bool // --no-sandbox
+	}{
+		{1000, "", false},
+		{1000, "0", false},
+		{1000, "1", true},
+		{0, "", true},
+	}
+	for _, tt := range tests {
+		got := slices.Contains(sandboxFlags(tt.euid, tt.env), "--no-sandbox")
+		if got != tt.want {
+			t.Errorf("sandboxFlags(%d, %q): --no-sandbox %v, want %v", tt.euid, tt.env, got, tt.want)
+		}
+	}
+	if slices.Contains(commonFlags, "--no-sandbox") {
+		t.Error("--no-sandbox is among the flags of every run")
 	}
 }

@@ -528,7 +528,7 @@ func knownFormat(f string) bool {
 }
 
 // writeOutput writes to the output file (atomically, via a temporary file
-// beside it) or to standard output. A new file gets the mode the umask
+// beside it) or to standard output, or into a device or FIFO. A new file gets the mode the umask
 // allows (0666 &^ umask); a file that exists keeps its mode, never
 // widened; output with whole tokens (secret, from --show-secrets) is
 // owner-only (0600) either way.
@@ -539,6 +539,18 @@ func writeOutput(cmd *cobra.Command, out string, secret bool, write func(io.Writ
 	mode := 0o666 &^ umask()
 	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() {
 		mode = fi.Mode().Perm()
+	} else if err == nil && !fi.IsDir() {
+		// A device or FIFO (-o /dev/null, /dev/stdout): written into,
+		// never replaced by a file.
+		f, err := os.OpenFile(out, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		return f.Close()
 	}
 	if secret {
 		mode &= 0o600

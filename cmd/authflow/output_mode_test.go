@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -56,5 +58,36 @@ func TestOutputMode(t *testing.T) {
 	run(secret, "--show-secrets")
 	if m := mode(secret); m != 0o600 {
 		t.Errorf("--show-secrets, new file: mode %v, want 0600", m)
+	}
+}
+
+// TestOutputToDevice: -o to something that is not a regular file (a FIFO
+// here; /dev/null or /dev/stdout on the command line) writes into it and
+// never replaces it with a file.
+func TestOutputToDevice(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	if _, stderr, code := runCLI(t, "analyze", "--example", "token-issue", "-q", "-f", "mermaid", "-o", fifo); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if b := <-got; !bytes.HasPrefix(b, []byte("sequenceDiagram")) {
+		t.Errorf("the FIFO's reader got %.40q, want the diagram", b)
+	}
+	fi, err := os.Lstat(fifo)
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi.Mode(), err)
 	}
 }

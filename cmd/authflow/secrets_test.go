@@ -59,7 +59,7 @@ func captureTokens(t *testing.T, paths []string) []string {
 // crafted capture's passwords and for whole tokens in standard output
 // and standard error; filter too.
 func TestNoSecretsInOutput(t *testing.T) {
-	formats := []string{"mermaid", "markdown", "json", "text", "plantuml", "html", "otlp"}
+	formats := []string{"mermaid", "markdown", "json", "jsonl", "text", "plantuml", "html", "otlp"}
 	inputs := map[string][]string{}
 	for _, name := range scenarios(t) {
 		inputs[name] = append(scenarioFlags(name), scenarioArgs(name)...)

@@ -4,6 +4,10 @@
 # Latin (Liberation, DejaVu) and Chinese (WenQuanYi Micro Hei, the smallest
 # CJK font Debian has: --lang zh notes, and CJK text from the wire, would
 # otherwise be drawn as boxes in svg and png).
+# PlantUML (Debian's plantuml, with a headless JRE) is installed to prove
+# that authflow's PlantUML output draws wire text literally and makes the
+# renderer fetch nothing (sequence/render TestPlantUMLRendersLiterally;
+# skipped without it unless AUTHFLOW_REQUIRE_PLANTUML=1).
 # Node and mermaid-cli are not needed: the Mermaid library is embedded in
 # authflow (sequence/htmlpage/assets).
 #
@@ -14,7 +18,7 @@
 # Chromium fails them instead of skipping them.
 set -eu
 
-packages="chromium fonts-liberation fonts-dejavu-core fonts-wqy-microhei"
+packages="chromium fonts-liberation fonts-dejavu-core fonts-wqy-microhei plantuml"
 
 missing=""
 for p in $packages; do

@@ -60,6 +60,20 @@ func BenchmarkMemory(b *testing.B) {
 		{name: "half-open-100000", path: halfOpen},
 		// No connection limit to speak of: --max-memory bounds it.
 		{name: "half-open-100000-unlimited", path: halfOpen, args: []string{"--max-connections", "1000000"}},
+		// The hostile inputs with --max-memory 512MiB, the bound the
+		// README states the true peak of.
+		{name: "half-open-100000-max-memory-512MiB", path: halfOpen, args: []string{"--max-connections", "1000000", "--max-memory", "512MiB"}},
+		{name: "holes-32x2MB-max-memory-512MiB", path: holesFile(dir, 32, 1500), args: []string{"--max-memory", "512MiB"}},
+		{name: "pcapng-6M-interfaces-max-memory-512MiB", path: func(b *testing.B) string {
+			p := filepath.Join(dir, "idb.pcapng.gz")
+			idbBomb(b, p, 6_000_000)
+			return p
+		}, args: []string{"--max-memory", "512MiB"}},
+		{name: "gzip-bomb-1GiB-max-memory-512MiB", path: func(b *testing.B) string {
+			p := filepath.Join(dir, "bomb.pcap.gz")
+			gzipBomb(b, p, 1024)
+			return p
+		}, args: []string{"--max-memory", "512MiB"}},
 	}
 	if env := os.Getenv("AUTHFLOW_MEMORY_FILES"); env != "" {
 		for _, p := range strings.Split(env, ",") {
@@ -78,7 +92,7 @@ func BenchmarkMemory(b *testing.B) {
 			for b.Loop() {
 				cmd := exec.Command(exe, "-test.run=^TestMemoryHelper$")
 				args := append([]string{"analyze", "-f", "json", "-o", os.DevNull}, in.args...)
-				cmd.Env = append(os.Environ(), "AUTHFLOW_MEMORY_HELPER="+strings.Join(append(args, path), "\x1f"))
+				cmd.Env = append(os.Environ(), "AUTHFLOW_MEMORY_HELPER="+strings.Join(append(args, path), "\x1f"), "AUTHFLOW_MEMORY_ANY_EXIT=1")
 				out, err := cmd.CombinedOutput()
 				if err != nil {
 					b.Fatalf("%v: %s", err, out)

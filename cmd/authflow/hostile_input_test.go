@@ -134,7 +134,7 @@ func hostileInput(t *testing.T, name string) string {
 
 // gzipBomb writes a pcap header followed by n MiB of zeros (empty
 // records), gzip'd: about 1 KiB per MiB.
-func gzipBomb(t *testing.T, path string, n int) {
+func gzipBomb(t testing.TB, path string, n int) {
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func gzipBomb(t *testing.T, path string, n int) {
 
 // idbBomb writes a pcapng section with n interface description blocks
 // and no packet, gzip'd.
-func idbBomb(t *testing.T, path string, n int) {
+func idbBomb(t testing.TB, path string, n int) {
 	var raw bytes.Buffer
 	shb := make([]byte, 28)
 	binary.LittleEndian.PutUint32(shb[0:], 0x0a0d0d0a)

@@ -69,6 +69,7 @@ func BenchmarkMemory(b *testing.B) {
 			idbBomb(b, p, 6_000_000)
 			return p
 		}, args: []string{"--max-memory", "512MiB"}},
+		{name: "validations-100000-tokens-max-memory-512MiB", path: validationsFile(dir, 100000), args: []string{"--max-memory", "512MiB"}},
 		{name: "gzip-bomb-1GiB-max-memory-512MiB", path: func(b *testing.B) string {
 			p := filepath.Join(dir, "bomb.pcap.gz")
 			gzipBomb(b, p, 1024)
@@ -173,6 +174,47 @@ func holesFile(dir string, conns, segs int) func(b *testing.B) string {
 				f.recs = f.recs[:0]
 			}
 			err = os.WriteFile(path, buf.Bytes(), 0o600)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return path
+	}
+}
+
+// validationsFile returns a function that writes, once, a capture of n
+// complete token validations, each of its own token on its own
+// connection: every exchange is kept, so memory grows with n.
+func validationsFile(dir string, n int) func(b *testing.B) string {
+	var once sync.Once
+	var path string
+	var err error
+	return func(b *testing.B) string {
+		once.Do(func() {
+			path = filepath.Join(dir, fmt.Sprintf("validations-%d.pcap", n))
+			var f *os.File
+			if f, err = os.Create(path); err != nil {
+				return
+			}
+			w := bufio.NewWriterSize(f, 1<<20)
+			pw := pcapgo.NewWriter(w)
+			pw.WriteFileHeader(262144, layers.LinkTypeEthernet)
+			c := newCapFile()
+			for i := range n {
+				v := newConn(c, fmt.Sprintf("10.3.%d.%d:%d", i>>16&255, i>>8&255, 20000+i%256), "10.0.0.11:5000")
+				v.step = 10 * time.Microsecond
+				v.handshake()
+				v.sendString(false, fmt.Sprintf("GET /v3/auth/tokens HTTP/1.1\r\nHost: 10.0.0.11:5000\r\nX-Auth-Token: gAAAAABvalidator\r\nX-Subject-Token: gAAAAABsubject%08d\r\n\r\n", i))
+				v.sendString(true, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+				v.close()
+				for _, r := range c.recs {
+					pw.WritePacket(r.ci, r.data)
+				}
+				c.recs = c.recs[:0]
+			}
+			if err = w.Flush(); err == nil {
+				err = f.Close()
+			}
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -131,6 +131,15 @@ type flagCase struct {
 	root bool
 }
 
+// memcacheSecretFile writes the lab's memcache secret key to a file in dir.
+func memcacheSecretFile(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "memcache-secret")
+	if err := os.WriteFile(p, []byte("lab-secret-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestREADMEFlags runs every flag the README documents, with every value it
 // lists, on a real capture. A flag named in the README without a case here
 // fails the test, and so does one that no authflow command has.
@@ -197,6 +206,8 @@ func TestREADMEFlags(t *testing.T) {
 		"--show-secrets":              {an("mermaid", "--show-secrets")},
 		"--body-limit":                {an("mermaid", "--body-limit", "64KiB"), an("mermaid", "--body-limit", "1048576")},
 		"--max-memory":                {an("mermaid", "--max-memory", "512MiB")},
+		"--max-input":                 {an("json", "--max-input", "20GiB"), {args: append([]string{"analyze", "--max-input", "1KiB"}, capture...), code: exitPartial, kind: "mermaid"}},
+		"--memcache-secret-file":      {{args: append([]string{"analyze", "--memcache-secret-file", memcacheSecretFile(t, dir)}, scenarioArgs("memcache-encrypt")...), code: exitOK, kind: "mermaid"}},
 		"--max-connections":           {an("mermaid", "--max-connections", "100")},
 		"--max-events":                {an("mermaid", "--max-events", "100000")},
 		"-q":                          {an("mermaid", "-q")},

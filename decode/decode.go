@@ -65,9 +65,8 @@ type Options struct {
 	Notify func(*event.Event)
 	// Interpret gives HTTP messages their OpenStack meaning as they are
 	// decoded (httpdec.Message.Meaning) and then frees what the flow no
-	// longer needs: response bodies and headers, request bodies (but an
-	// image create's) and every request header but User-Agent and the
-	// token headers. Observe, if set, sees each event whole first (e.g.
+	// longer needs: bodies (but an image create's request) and every
+	// header but User-Agent, the token headers and Content-Length. Observe, if set, sees each event whole first (e.g.
 	// to learn the secrets it reveals).
 	Interpret bool
 	Observe   func(*event.Event)
@@ -183,9 +182,26 @@ func (d *Decoder) emit(e *event.Event) {
 	d.events = append(d.events, e)
 }
 
-// keptRequestHeaders are the request headers the flow reads once the
-// request is interpreted: who sent it, and the tokens it carries.
-var keptRequestHeaders = []string{"User-Agent", "X-Auth-Token", "X-Subject-Token"}
+// keptRequestHeaders and keptResponseHeaders are the headers the flow
+// reads once a message is interpreted: who sent it, the tokens it
+// carries, the body length announced (said of a body cut short). Code
+// that reads another header of an interpreted message adds it here.
+var (
+	keptRequestHeaders  = []string{"User-Agent", "X-Auth-Token", "X-Subject-Token", "Content-Length"}
+	keptResponseHeaders = []string{"Content-Length"}
+)
+
+// keptHeader returns the headers of h named in keep, their values
+// interned.
+func (d *Decoder) keptHeader(h http.Header, keep []string) http.Header {
+	out := make(http.Header, len(keep))
+	for _, k := range keep {
+		if v := h.Get(k); v != "" {
+			out[k] = []string{d.intern(v)}
+		}
+	}
+	return out
+}
 
 // interpret gives an HTTP message its meaning and frees the rest (see
 // Options.Interpret). Repeated header values (the same User-Agent on
@@ -195,13 +211,7 @@ func (d *Decoder) interpret(e *event.Event) {
 	case *httpdec.Request:
 		call := openstack.Interpret(m)
 		m.Meaning = call
-		h := make(http.Header, len(keptRequestHeaders))
-		for _, k := range keptRequestHeaders {
-			if v := m.Header.Get(k); v != "" {
-				h[k] = []string{d.intern(v)}
-			}
-		}
-		m.Header = h
+		m.Header = d.keptHeader(m.Header, keptRequestHeaders)
 		if call.Kind != openstack.ImageCreate {
 			m.Body = nil
 		}
@@ -217,7 +227,7 @@ func (d *Decoder) interpret(e *event.Event) {
 			return
 		}
 		m.Meaning = openstack.InterpretResponse(openstack.Interpret(req), m)
-		m.Header, m.Body = nil, nil
+		m.Header, m.Body = d.keptHeader(m.Header, keptResponseHeaders), nil
 	}
 }
 

@@ -51,7 +51,7 @@ func (b *builder) otherEvent(e *event.Event) {
 		x.end = e.End
 	}
 	switch e.Kind {
-	case event.TCPRefused, event.TCPReset:
+	case event.TCPRefused, event.TCPReset, event.TLSNoKey:
 		b.xs = append(b.xs, &exchange{proto: protoTCP, req: e, conn: e.Conn, start: e.Start.Time, end: e.End})
 	}
 }
@@ -137,6 +137,9 @@ func (b *builder) tcpMessages(x *exchange) []*pending {
 			text = b.t(noteNothingListens, x.conn.Server.String())
 		}
 		m.Notes = append(m.Notes, Note{Over: []string{m.To}, Text: text})
+	case event.TLSNoKey:
+		m = b.message(x.caller, x.callee, x.req.Start, KindTLSNoKey)
+		m.Label = "TLS (no key)"
 	default:
 		from, to := x.caller, x.callee
 		if x.req.FromServer {

@@ -43,6 +43,10 @@ const (
 
 	KindTCPRefused Kind = "tcp.refused"
 	KindTCPReset   Kind = "tcp.reset"
+
+	// KindTLSNoKey is a TLS connection authflow could not decrypt, drawn
+	// from its client to its server as "TLS (no key)".
+	KindTLSNoKey Kind = "tls.nokey"
 )
 
 // Protocol is what comes before the first dot: "http", "memcached",

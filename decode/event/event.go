@@ -33,6 +33,9 @@ const (
 	TCPRefused Kind = "tcp.refused"
 	// TCPReset is an established connection reset by one side.
 	TCPReset Kind = "tcp.reset"
+	// TLSNoKey is a TLS connection some of whose records could not be
+	// decrypted; Data is the warning saying which and why.
+	TLSNoKey Kind = "tls.nokey"
 
 	// Warning is something the decoders could not make sense of.
 	Warning Kind = "warning"

@@ -409,6 +409,7 @@ func (c *conn) warn() {
 	if c.last != c.first.Frame {
 		frames = fmt.Sprintf("frames %d-%d", c.first.Frame.Number, c.last.Number)
 	}
-	c.ctx.Emit(&event.Event{Kind: event.Warning, Start: c.first, Conn: c.ctx.Conn,
-		Data: fmt.Sprintf("%s: %s: %d records not decrypted (%s): %s", c.ctx.Conn, NoKey, c.failed, frames, why)})
+	text := fmt.Sprintf("%s: %s: %d records not decrypted (%s): %s", c.ctx.Conn, NoKey, c.failed, frames, why)
+	c.ctx.Emit(&event.Event{Kind: event.Warning, Start: c.first, Conn: c.ctx.Conn, Data: text})
+	c.ctx.Emit(&event.Event{Kind: event.TLSNoKey, Start: c.first, Conn: c.ctx.Conn, Data: text})
 }

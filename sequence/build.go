@@ -127,6 +127,7 @@ func (b *builder) correlate(evs []*event.Event) {
 	b.databases()
 	b.tokens()
 	b.participants()
+	b.proxies()
 	b.stitch()
 	b.summarize()
 }
@@ -177,6 +178,9 @@ type builder struct {
 	memcachedConns map[*event.Conn]bool
 	// fds follows open file descriptors by (pid, fd).
 	fds map[[2]int]*exchange
+	// relayed are the requests a proxy relayed, with the request each
+	// relays.
+	relayed map[*exchange]*relay
 	// tokenServices maps tokens to the one service they belong with.
 	tokenServices map[string]*party
 	// fps remembers the fingerprints of tokens.

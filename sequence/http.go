@@ -88,6 +88,7 @@ func (b *builder) httpMessages(x *exchange) []*pending {
 		m.Image = call.ImageID
 		m.Label = b.requestLabel(x, req)
 		b.requestNotes(x, m)
+		b.proxyNote(x, m)
 		out = append(out, &pending{msg: m, at: x.req.Start, x: x, isReq: true, cause: x.cause})
 	}
 	if x.resp != nil {
@@ -377,11 +378,11 @@ func (b *builder) requestNotes(x *exchange, m *Message) {
 	call := x.call
 	switch call.Kind {
 	case openstack.TokenIssue:
-		if x.caller.role != RoleClient && x.cause != nil {
+		if x.caller.role != RoleClient && x.caller.role != RoleProxy && x.cause != nil {
 			m.Notes = append(m.Notes, Note{Over: []string{m.From}, Text: b.t(noteSelfAuth, x.caller.name)})
 		}
 	case openstack.TokenValidate:
-		if x.caller.role != RoleClient {
+		if x.caller.role != RoleClient && x.caller.role != RoleProxy {
 			text := b.t(noteValidate, x.caller.name, b.fp(x.subject))
 			if x.token != "" {
 				text = b.t(noteValidateOwn, x.caller.name, b.fp(x.subject), b.fp(x.token))

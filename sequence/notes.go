@@ -14,6 +14,8 @@ const (
 	noteFailure        = "failure"
 	noteFailureMessage = "failure-message"
 	noteFileOpen       = "file-open"
+	noteProxyBackend   = "proxy-backend"
+	noteProxyAdded     = "proxy-added"
 )
 
 // notes are the texts of the notes, in every language.
@@ -30,6 +32,8 @@ var notes = Catalog{
 	noteFailure:        {"en": "%[1]d %[2]s", "zh": "%[1]d %[2]s"},
 	noteFailureMessage: {"en": "%[1]d %[2]s: %[3]s", "zh": "%[1]d %[2]s: %[3]s"},
 	noteFileOpen:       {"en": "%[1]s opens the image file of %[2]s", "zh": "%[1]s 打开镜像 %[2]s 的文件"},
+	noteProxyBackend:   {"en": "%[1]s relays the request to backend %[2]s", "zh": "%[1]s 把请求转发给后端 %[2]s"},
+	noteProxyAdded:     {"en": "%[1]s relays the request to backend %[2]s (adds %[3]s)", "zh": "%[1]s 把请求转发给后端 %[2]s (多用 %[3]s)"},
 }
 
 // t writes a note in the flow's language (English by default).

@@ -66,6 +66,11 @@ func (b *builder) stitch() {
 				lastCause[x.conn.ID] = x.cause
 			}
 		}
+		if r := b.relayed[x]; r != nil {
+			// A relayed request is the proxy's, for the client's.
+			x.caller, x.cause = r.front.callee, r.front
+			callerOf[x.conn.ID] = x.caller
+		}
 		if x.proto == protoHTTP && x.req != nil && x.callee != nil && x.callee.service != "" {
 			active = append(active, x)
 		}
@@ -79,6 +84,19 @@ func (b *builder) caller(x *exchange, active []*exchange) *party {
 	// A cache, database or unknown port's connection is a service's when
 	// that is known; else it is a peer, never a guessed client.
 	backend := x.callee != nil && (x.callee.role == RoleMemcached || x.callee.role == RoleMySQL || x.callee.role == RolePeer)
+	if x.callee != nil && x.callee.role == RoleProxy && x.proto == protoHTTP && x.req != nil {
+		// A service calling another through the proxy (glance's
+		// auth_token through HAProxy to keystone), from its own host.
+		if svc := callerByUserAgent(x.req.Data.(*httpdec.Request)); svc != "" {
+			return ps.service(svc)
+		}
+		// Or validating the token of a request a service is serving.
+		for i := len(active) - 1; x.subject != "" && i >= 0; i-- {
+			if y := active[i]; y.token == x.subject && y.callee.service != "" && !y.start.After(x.start) {
+				return y.callee
+			}
+		}
+	}
 	if !ps.isServiceHost(addr) {
 		if backend {
 			return ps.peer(x.conn.Client)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"github.com/authflow/authflow/capture/clocksync"
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/capture/strace"
+	"github.com/authflow/authflow/decode/tls"
 	"github.com/authflow/authflow/sequence"
 )
 
@@ -63,6 +65,7 @@ func Files(paths []string, fo FileOptions, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	keyErrs := embeddedKeys(paths, &opts)
 	stop := func() {}
 	if fo.Progress != nil {
 		stop = fo.Progress(src)
@@ -109,8 +112,29 @@ func Files(paths []string, fo FileOptions, opts Options) (*Result, error) {
 			errs = append(errs, fmt.Errorf("%s: link type %s is not supported: none of its packets could be decoded", filepath.Base(infos[i].Path), linkTypes(infos[i].LinkTypes)))
 		}
 	}
-	res.InputErrors = append(errs, res.InputErrors...)
+	res.InputErrors = append(append(errs, keyErrs...), res.InputErrors...)
 	return res, nil
+}
+
+// embeddedKeys adds the TLS key logs embedded in the captures (pcapng
+// Decryption Secrets Blocks) to the keys TLS is decrypted with.
+func embeddedKeys(paths []string, opts *Options) []error {
+	var errs []error
+	for _, p := range paths {
+		logs, err := capture.TLSKeyLogs(p)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, l := range logs {
+			if opts.Decode.TLSKeys == nil {
+				opts.Decode.TLSKeys = &tls.KeyLog{}
+			}
+			if err := opts.Decode.TLSKeys.Read(bytes.NewReader(l), filepath.Base(p)+" (Decryption Secrets Block)"); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
 }
 
 // fileEvents loads the file events that go with the captures: the

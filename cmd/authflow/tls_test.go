@@ -67,3 +67,16 @@ func TestTLSWithoutKeyLog(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestTLSKeysInPcapng: the key log embedded in a pcapng (editcap
+// --inject-secrets tls,keys.txt) decrypts without --tls-keylog.
+func TestTLSKeysInPcapng(t *testing.T) {
+	capture := filepath.Join(tlsCapturesDir, "tls12-image-list", "ens-secrets.pcapng.gz")
+	out, stderr, code := runCLI(t, "analyze", "-f", "text", capture)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "GET /v2/images: list images") || !strings.Contains(out, "200 OK: 1 image") {
+		t.Errorf("not decrypted:\n%s", out)
+	}
+}

@@ -42,6 +42,11 @@ func TLSKeyLogs(path string) ([][]byte, error) {
 		}
 		r = bufio.NewReader(gz)
 	}
+	return readTLSKeyLogs(r, filepath.Base(path))
+}
+
+// readTLSKeyLogs walks the pcapng blocks of r (named name in errors).
+func readTLSKeyLogs(r io.Reader, name string) ([][]byte, error) {
 	var out [][]byte
 	total := 0
 	var order binary.ByteOrder = binary.LittleEndian
@@ -54,7 +59,7 @@ func TLSKeyLogs(path string) ([][]byte, error) {
 			if first {
 				return nil, nil // too short for pcapng: not one
 			}
-			return out, fmt.Errorf("%s: pcapng block cut short", filepath.Base(path))
+			return out, fmt.Errorf("%s: pcapng block cut short", name)
 		}
 		typ := binary.LittleEndian.Uint32(hdr[:4])
 		if first && typ != ngSectionHeader {
@@ -62,7 +67,7 @@ func TLSKeyLogs(path string) ([][]byte, error) {
 		}
 		if typ == ngSectionHeader {
 			if _, err := io.ReadFull(r, hdr[8:12]); err != nil {
-				return out, fmt.Errorf("%s: pcapng section header cut short", filepath.Base(path))
+				return out, fmt.Errorf("%s: pcapng section header cut short", name)
 			}
 			switch binary.LittleEndian.Uint32(hdr[8:12]) {
 			case 0x1A2B3C4D:
@@ -70,7 +75,7 @@ func TLSKeyLogs(path string) ([][]byte, error) {
 			case 0x4D3C2B1A:
 				order = binary.BigEndian
 			default:
-				return out, fmt.Errorf("%s: pcapng section header has no byte-order magic", filepath.Base(path))
+				return out, fmt.Errorf("%s: pcapng section header has no byte-order magic", name)
 			}
 		}
 		length := int64(order.Uint32(hdr[4:8]))
@@ -79,21 +84,21 @@ func TLSKeyLogs(path string) ([][]byte, error) {
 			read = 12
 		}
 		if length < read+4 || length%4 != 0 || length > maxSkippedBlockBytes {
-			return out, fmt.Errorf("%s: pcapng block of %d bytes is malformed", filepath.Base(path), length)
+			return out, fmt.Errorf("%s: pcapng block of %d bytes is malformed", name, length)
 		}
 		if order.Uint32(hdr[:4]) == ngDecryptionSecrets && length >= 20 {
 			var dh [8]byte
 			if _, err := io.ReadFull(r, dh[:]); err != nil {
-				return out, fmt.Errorf("%s: Decryption Secrets Block cut short", filepath.Base(path))
+				return out, fmt.Errorf("%s: Decryption Secrets Block cut short", name)
 			}
 			read += 8
 			st, sl := order.Uint32(dh[:4]), int64(order.Uint32(dh[4:8]))
 			if sl > length-read-4 || total+int(sl) > maxSecretsBytes {
-				return out, fmt.Errorf("%s: Decryption Secrets Block of %d bytes is malformed or beyond %d bytes of secrets", filepath.Base(path), sl, maxSecretsBytes)
+				return out, fmt.Errorf("%s: Decryption Secrets Block of %d bytes is malformed or beyond %d bytes of secrets", name, sl, maxSecretsBytes)
 			}
 			data := make([]byte, sl)
 			if _, err := io.ReadFull(r, data); err != nil {
-				return out, fmt.Errorf("%s: Decryption Secrets Block cut short", filepath.Base(path))
+				return out, fmt.Errorf("%s: Decryption Secrets Block cut short", name)
 			}
 			read += sl
 			if st == secretsTLSKeyLog {
@@ -102,7 +107,7 @@ func TLSKeyLogs(path string) ([][]byte, error) {
 			}
 		}
 		if _, err := io.CopyN(io.Discard, r, length-read); err != nil {
-			return out, fmt.Errorf("%s: pcapng block cut short", filepath.Base(path))
+			return out, fmt.Errorf("%s: pcapng block cut short", name)
 		}
 	}
 }

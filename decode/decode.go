@@ -184,10 +184,11 @@ func (d *Decoder) emit(e *event.Event) {
 
 // keptRequestHeaders and keptResponseHeaders are the headers the flow
 // reads once a message is interpreted: who sent it, the tokens it
-// carries, the body length announced (said of a body cut short). Code
+// carries, the body length announced (said of a body cut short), the
+// client a proxy relayed it for (proxy hops). Code
 // that reads another header of an interpreted message adds it here.
 var (
-	keptRequestHeaders  = []string{"User-Agent", "X-Auth-Token", "X-Subject-Token", "Content-Length"}
+	keptRequestHeaders  = []string{"User-Agent", "X-Auth-Token", "X-Subject-Token", "Content-Length", "X-Forwarded-For"}
 	keptResponseHeaders = []string{"Content-Length"}
 )
 

@@ -1,6 +1,8 @@
 package sequence
 
 import (
+	"fmt"
+
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/decode/event"
 	"github.com/authflow/authflow/decode/memcached"
@@ -51,6 +53,11 @@ func (b *builder) otherEvent(e *event.Event) {
 		x.end = e.End
 	}
 	switch e.Kind {
+	case event.TLSDecrypted:
+		if b.tls == nil {
+			b.tls = map[*event.Conn]string{}
+		}
+		b.tls[e.Conn] = fmt.Sprint(e.Data)
 	case event.TCPRefused, event.TCPReset, event.TLSNoKey:
 		b.xs = append(b.xs, &exchange{proto: protoTCP, req: e, conn: e.Conn, start: e.Start.Time, end: e.End})
 	}

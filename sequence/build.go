@@ -176,6 +176,9 @@ type builder struct {
 	// conns holds per-connection state of non-HTTP protocols.
 	conns          map[*event.Conn]*connState
 	memcachedConns map[*event.Conn]bool
+	// tls names the version and cipher suite of the TLS connections
+	// decrypted.
+	tls map[*event.Conn]string
 	// fds follows open file descriptors by (pid, fd).
 	fds map[[2]int]*exchange
 	// relayed are the requests a proxy relayed, with the request each

@@ -48,7 +48,9 @@ func (b *builder) draw() {
 			m.x.seq = m.msg.Seq
 		}
 	}
+	tlsNoted := map[[3]string]bool{}
 	for _, m := range ms {
+		b.tlsNote(m, tlsNoted)
 		if m.cause != nil {
 			m.msg.Cause = m.cause.seq
 		}
@@ -64,6 +66,27 @@ func (b *builder) draw() {
 		b.flow.Messages = append(b.flow.Messages, m.msg)
 	}
 	b.assignIDs()
+}
+
+// tlsNote marks a message that travelled on a decrypted TLS connection
+// with its version and cipher suite, and notes them on the first request
+// between the two parties (once per pair, not per connection, to keep the
+// diagram compact).
+func (b *builder) tlsNote(m *pending, noted map[[3]string]bool) {
+	if m.x.proto != protoHTTP || m.x.conn == nil {
+		return
+	}
+	info := b.tls[m.x.conn]
+	if info == "" {
+		return
+	}
+	m.msg.TLS = info
+	key := [3]string{m.msg.From, m.msg.To, info}
+	if !m.isReq || noted[key] {
+		return
+	}
+	noted[key] = true
+	m.msg.Notes = append(m.msg.Notes, Note{Over: []string{m.msg.From, m.msg.To}, Text: b.t(noteTLS, info)})
 }
 
 // message starts a message between two parties at an event's position.

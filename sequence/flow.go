@@ -107,6 +107,10 @@ type Message struct {
 	PID   int    `json:"pid,omitempty"`
 	Comm  string `json:"comm,omitempty"`
 
+	// TLS is, on a message that travelled on a decrypted TLS connection,
+	// its version and cipher suite, e.g. "TLS 1.3 TLS_AES_256_GCM_SHA384".
+	TLS string `json:"tls,omitempty"`
+
 	// Duration is, on a response, how long the exchange took (from the
 	// request's first byte to the response's last).
 	Duration time.Duration `json:"-"`

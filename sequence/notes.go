@@ -16,6 +16,7 @@ const (
 	noteFileOpen       = "file-open"
 	noteProxyBackend   = "proxy-backend"
 	noteProxyAdded     = "proxy-added"
+	noteTLS            = "tls"
 )
 
 // notes are the texts of the notes, in every language.
@@ -34,6 +35,7 @@ var notes = Catalog{
 	noteFileOpen:       {"en": "%[1]s opens the image file of %[2]s", "zh": "%[1]s 打开镜像 %[2]s 的文件"},
 	noteProxyBackend:   {"en": "%[1]s relays the request to backend %[2]s", "zh": "%[1]s 把请求转发给后端 %[2]s"},
 	noteProxyAdded:     {"en": "%[1]s relays the request to backend %[2]s (adds %[3]s)", "zh": "%[1]s 把请求转发给后端 %[2]s (多用 %[3]s)"},
+	noteTLS:            {"en": "%[1]s, decrypted with the key log", "zh": "%[1]s, 已用密钥日志解密"},
 }
 
 // t writes a note in the flow's language (English by default).

@@ -36,6 +36,10 @@ const (
 	// TLSNoKey is a TLS connection some of whose records could not be
 	// decrypted; Data is the warning saying which and why.
 	TLSNoKey Kind = "tls.nokey"
+	// TLSDecrypted is a TLS connection authflow decrypted, emitted once,
+	// at its first decrypted application data; Data is a string naming
+	// the version and cipher suite, e.g. "TLS 1.3 TLS_AES_256_GCM_SHA384".
+	TLSDecrypted Kind = "tls.decrypted"
 
 	// Warning is something the decoders could not make sense of.
 	Warning Kind = "warning"

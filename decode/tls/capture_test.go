@@ -220,3 +220,52 @@ func TestMissingOrWrongKey(t *testing.T) {
 		})
 	}
 }
+
+// TestDecryptedEvent: each decrypted connection of the real recordings is
+// announced once, before its first HTTP message, with the version and
+// cipher suite HAProxy was forced to.
+func TestDecryptedEvent(t *testing.T) {
+	want := map[string]string{
+		"tls12-chacha-image-list": "TLS 1.2 TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+		"tls12-image-list":        "TLS 1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+		"tls13-chacha-image-list": "TLS 1.3 TLS_CHACHA20_POLY1305_SHA256",
+	}
+	for _, name := range recordings(t) {
+		t.Run(name, func(t *testing.T) {
+			evs, _ := decodeFile(t, filepath.Join(tlsDir, name, "ens.pcap.gz"), readKeys(t, name))
+			told := map[*event.Event]bool{}
+			byConn := map[uint64]*event.Event{}
+			https := 0
+			for _, e := range evs {
+				switch e.Kind {
+				case event.TLSDecrypted:
+					if byConn[e.Conn.ID] != nil {
+						t.Errorf("%s: announced twice", e.Conn)
+					}
+					byConn[e.Conn.ID] = e
+					w := want[name]
+					if w == "" {
+						w = "TLS 1.3 TLS_AES_256_GCM_SHA384"
+					}
+					if e.Data != w {
+						t.Errorf("%s: %q, want %q", e.Conn, e.Data, w)
+					}
+				case event.HTTPRequest, event.HTTPResponse:
+					https++
+					d := byConn[e.Conn.ID]
+					if d == nil {
+						t.Errorf("%s: HTTP message at frame %d before the connection is announced decrypted", e.Conn, e.Start.Frame.Number)
+						continue
+					}
+					told[d] = true
+					if e.Start.Time.Before(d.Start.Time) {
+						t.Errorf("%s: HTTP message at frame %d before the announcement's frame %d", e.Conn, e.Start.Frame.Number, d.Start.Frame.Number)
+					}
+				}
+			}
+			if https == 0 || len(byConn) == 0 || len(told) != len(byConn) {
+				t.Errorf("%d HTTP messages, %d connections announced, %d of them with HTTP", https, len(byConn), len(told))
+			}
+		})
+	}
+}

@@ -67,6 +67,8 @@ type conn struct {
 	last      event.FrameRef
 	failed    int
 	decrypted int
+	// told is set once the connection's TLSDecrypted event is emitted.
+	told bool
 }
 
 // dir is one direction's record state.
@@ -204,6 +206,7 @@ func (c *conn) record(d *dir, hdr RecordHeader, rec []byte, pos event.Position) 
 		}
 		c.decrypted++
 		if hdr.Type == TypeApplicationData {
+			c.tell(pos)
 			c.pipe.Feed(d.fromServer, 0, out, pos)
 		}
 		return
@@ -225,10 +228,38 @@ func (c *conn) record(d *dir, hdr RecordHeader, rec []byte, pos event.Position) 
 	c.decrypted++
 	switch typ {
 	case TypeApplicationData:
+		c.tell(pos)
 		c.pipe.Feed(d.fromServer, 0, out, pos)
 	case TypeHandshake:
 		c.handshake13(d, out, pos)
 	}
+}
+
+// tell emits, once, that the connection is decrypted: its version and
+// cipher suite, before the first plaintext is handed on.
+func (c *conn) tell(pos event.Position) {
+	if c.told {
+		return
+	}
+	c.told = true
+	c.ctx.Emit(&event.Event{Kind: event.TLSDecrypted, Start: pos, End: pos.Time, Conn: c.ctx.Conn,
+		Data: Describe(c.version, c.suite)})
+}
+
+// Describe names a version and cipher suite, e.g. "TLS 1.3
+// TLS_AES_256_GCM_SHA384".
+func Describe(version uint16, s *Suite) string {
+	v := fmt.Sprintf("TLS version %#04x", version)
+	switch version {
+	case VersionTLS12:
+		v = "TLS 1.2"
+	case VersionTLS13:
+		v = "TLS 1.3"
+	}
+	if s == nil {
+		return v
+	}
+	return v + " " + s.Name
 }
 
 func dirIndex(d *dir) int {

@@ -3,6 +3,7 @@ package live
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ type PcapngWriter struct {
 	f      *os.File
 	buf    *bufio.Writer // between pcapgo's small buffer and the file
 	w      *pcapgo.NgWriter
+	out    io.Writer // what w writes to, for the blocks pcapgo cannot write
 	ifaces []Interface
 	err    error // first write error, sticky
 }
@@ -78,7 +80,7 @@ func newPcapngWriter(w io.Writer, ifaces []Interface) (*PcapngWriter, error) {
 			return nil, err
 		}
 	}
-	return &PcapngWriter{w: ng, ifaces: append([]Interface(nil), ifaces...)}, nil
+	return &PcapngWriter{w: ng, out: w, ifaces: append([]Interface(nil), ifaces...)}, nil
 }
 
 func ngInterface(ifc Interface) pcapgo.NgInterface {
@@ -119,6 +121,47 @@ func (w *PcapngWriter) WritePacket(p *capture.Packet) error {
 		ci.Length = ci.CaptureLength
 	}
 	if err := w.w.WritePacket(ci, p.Data); err != nil {
+		w.err = fmt.Errorf("write %s: %w", w.path, err)
+	}
+	return w.err
+}
+
+// SecretsTLSKeyLog is the secrets type of a Decryption Secrets Block
+// holding an NSS key log ("TLSK").
+const SecretsTLSKeyLog = 0x544c534b
+
+// blockDecryptionSecrets is the pcapng block type of a Decryption Secrets
+// Block.
+const blockDecryptionSecrets = 0x0000000A
+
+// WriteDecryptionSecrets appends a Decryption Secrets Block of the secrets
+// type (SecretsTLSKeyLog) holding data, as `editcap --inject-secrets`
+// writes and Wireshark reads: the packets written after it can be
+// decrypted with it. pcapgo's NgWriter (v1.7.7) cannot write this block,
+// so its buffered blocks are flushed and the block is written after them
+// to the writer underneath, in the little-endian order pcapgo writes the
+// section in.
+func (w *PcapngWriter) WriteDecryptionSecrets(secretsType uint32, data []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(data) > 1<<24 {
+		return fmt.Errorf("write %s: %d bytes of decryption secrets in one block", w.path, len(data))
+	}
+	if err := w.w.Flush(); err != nil {
+		w.err = fmt.Errorf("write %s: %w", w.path, err)
+		return w.err
+	}
+	padded := (len(data) + 3) &^ 3
+	total := 4 + 4 + 4 + 4 + padded + 4
+	b := make([]byte, total)
+	binary.LittleEndian.PutUint32(b[0:], blockDecryptionSecrets)
+	binary.LittleEndian.PutUint32(b[4:], uint32(total))
+	binary.LittleEndian.PutUint32(b[8:], secretsType)
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(data)))
+	copy(b[16:], data)
+	binary.LittleEndian.PutUint32(b[total-4:], uint32(total))
+	if _, err := w.out.Write(b); err != nil {
 		w.err = fmt.Errorf("write %s: %w", w.path, err)
 	}
 	return w.err

@@ -281,3 +281,56 @@ func wiresharkCommand(t *testing.T, name string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home)
 	return cmd
 }
+
+// TestPcapngDecryptionSecrets: Decryption Secrets Blocks written between
+// packets (a key log of 5 bytes, padded, and a second one) are found by
+// the pcapng secrets reader in order, and the packets around them still
+// read back.
+func TestPcapngDecryptionSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.pcapng")
+	w, err := NewPcapngWriter(path, testIfaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := readFrames(t, "openstack-frames.pcap")[:4]
+	logs := []string{"CLIENT_RANDOM 01 02\n", "abcde"}
+	for i, data := range frames {
+		if i == 1 || i == 3 {
+			if err := w.WriteDecryptionSecrets(SecretsTLSKeyLog, []byte(logs[i/2])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := capture.Packet{Data: data, Info: gopacket.CaptureInfo{Timestamp: time.Unix(1763800001, int64(i)), CaptureLength: len(data), Length: len(data)}}
+		if err := w.WritePacket(&p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := capture.TLSKeyLogs(path)
+	if err != nil || len(got) != 2 || string(got[0]) != logs[0] || string(got[1]) != logs[1] {
+		t.Fatalf("key logs %q, %v; want %q", got, err, logs)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range frames {
+		data, _, err := r.ReadPacketData()
+		if err != nil || string(data) != string(want) {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+	}
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.number").Output()
+		if err != nil || strings.Count(string(out), "\n") != len(frames) {
+			t.Errorf("tshark reads %q: %v", out, err)
+		}
+	}
+}

@@ -195,7 +195,12 @@ type recording struct {
 // events beside the capture and, with -o, the flow.
 func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases map[string]string, r recording) error {
 	stderr := cmd.ErrOrStderr()
-	tee := &teeSource{Source: r.src, w: r.pcapng, stats: r.stats, timeline: r.timeline}
+	tee := &teeSource{Source: r.src, w: r.pcapng, stats: r.stats, timeline: r.timeline, warn: stderr}
+	for _, path := range o.tlsKeylogs {
+		k := &keylogTail{path: path}
+		defer k.close()
+		tee.keylogs = append(tee.keylogs, k)
+	}
 	opts := o.pipelineOptions(aliases)
 	opts.Decode.Notify = r.timeline.event
 	if o.output != "" {
@@ -284,7 +289,12 @@ type teeSource struct {
 	w        *live.PcapngWriter
 	stats    func() []live.InterfaceStats
 	timeline *timeline
-	packets  int
+	// keylogs are the --tls-keylog files, whose new lines are embedded in
+	// the capture file before the packets they decrypt.
+	keylogs []*keylogTail
+	// warn says what goes wrong with a key log.
+	warn    io.Writer
+	packets int
 	// checked is the capture time the drop counts were last looked at.
 	checked time.Time
 }
@@ -294,6 +304,17 @@ func (t *teeSource) Next() (*capture.Packet, error) {
 	p, err := t.Source.Next()
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range t.keylogs {
+		lines, err := k.next(p.Info.Timestamp)
+		if err != nil {
+			fmt.Fprintln(t.warn, "authflow:", err)
+		}
+		if len(lines) > 0 {
+			if err := t.w.WriteDecryptionSecrets(live.SecretsTLSKeyLog, lines); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := t.w.WritePacket(p); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/authflow/authflow/capture/filetrace"
 	"github.com/authflow/authflow/capture/fsevent"
 	"github.com/authflow/authflow/capture/live"
+	"github.com/authflow/authflow/decode/tls"
 	"github.com/authflow/authflow/pipeline"
 	"github.com/authflow/authflow/sequence"
 	"github.com/authflow/authflow/sequence/render"
@@ -196,12 +198,20 @@ type recording struct {
 func recordLive(cmd *cobra.Command, o *captureOptions, format string, aliases map[string]string, r recording) error {
 	stderr := cmd.ErrOrStderr()
 	tee := &teeSource{Source: r.src, w: r.pcapng, stats: r.stats, timeline: r.timeline, warn: stderr}
+	opts := o.pipelineOptions(aliases)
 	for _, path := range o.tlsKeylogs {
 		k := &keylogTail{path: path}
 		defer k.close()
 		tee.keylogs = append(tee.keylogs, k)
 	}
-	opts := o.pipelineOptions(aliases)
+	if len(tee.keylogs) > 0 && opts.Decode.TLSKeys == nil {
+		// The pipeline reads the key logs as they are at the start; the
+		// lines added while capturing are added by tee, on the decoding
+		// goroutine (decode.Run reads the source), before the packets
+		// they decrypt are decoded.
+		opts.Decode.TLSKeys = &tls.KeyLog{}
+	}
+	tee.keys = opts.Decode.TLSKeys
 	opts.Decode.Notify = r.timeline.event
 	if o.output != "" {
 		opts.Selection = func() (sequence.Selection, error) { return o.selection([]string{o.write}) }
@@ -292,6 +302,9 @@ type teeSource struct {
 	// keylogs are the --tls-keylog files, whose new lines are embedded in
 	// the capture file before the packets they decrypt.
 	keylogs []*keylogTail
+	// keys, when set, learn the key logs' new lines as they are embedded,
+	// to decrypt the packets live.
+	keys *tls.KeyLog
 	// warn says what goes wrong with a key log.
 	warn    io.Writer
 	packets int
@@ -313,6 +326,11 @@ func (t *teeSource) Next() (*capture.Packet, error) {
 		if len(lines) > 0 {
 			if err := t.w.WriteDecryptionSecrets(live.SecretsTLSKeyLog, lines); err != nil {
 				return nil, err
+			}
+			if t.keys != nil {
+				if err := t.keys.Read(bytes.NewReader(lines), k.path); err != nil {
+					fmt.Fprintln(t.warn, "authflow:", err)
+				}
 			}
 		}
 	}

@@ -48,11 +48,14 @@ func TestCaptureEmbedsKeyLog(t *testing.T) {
 	tr.TLSClientConfig.KeyLogWriter = kf
 
 	pcap := filepath.Join(dir, "cap.pcapng")
+	flowPath := filepath.Join(dir, "flow.txt")
 	done := make(chan string, 1)
 	go func() {
+		// The key log is empty when the capture starts: the live flow is
+		// decrypted with the lines added while capturing.
 		_, stderr, code := runCLI(t, "capture", "-q", "-i", "lo", "--ports", port, "--duration", "4s", "-w", pcap,
-			"--tls-keylog", keylog)
-		if code != exitOK && code != exitPartial {
+			"--tls-keylog", keylog, "-o", flowPath, "-f", "text")
+		if code != exitOK {
 			done <- "exit " + strconv.Itoa(code) + ": " + stderr
 			return
 		}
@@ -79,6 +82,9 @@ func TestCaptureEmbedsKeyLog(t *testing.T) {
 		t.Fatal(msg)
 	}
 
+	if live, err := os.ReadFile(flowPath); err != nil || !bytes.Contains(live, []byte("GET /v2/images")) {
+		t.Errorf("the live flow is not decrypted: %v\n%s", err, live)
+	}
 	keys, err := os.ReadFile(keylog)
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("the client wrote no key log: %v", err)

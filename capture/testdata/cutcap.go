@@ -3,8 +3,10 @@
 // Cutcap copies the first packets of a capture file, keeping the file's own
 // blocks and records byte for byte. It made the cut fixtures in this folder:
 //
-//	go run cutcap.go -n 200 /work/shared/captures/image-list-cold/any.pcap any-200.pcap
-//	go run cutcap.go -n 300 /work/shared/captures/image-save/both.pcapng both-300.pcapng
+//	go run cutcap.go -n 200 OUTDIR/image-list-cold/any.pcap any-200.pcap
+//	go run cutcap.go -n 300 OUTDIR/image-save/both.pcapng both-300.pcapng
+//
+// OUTDIR is a folder written by `lab/record.sh all OUTDIR`.
 //
 // For pcapng every block that is not a packet (section headers, interface
 // descriptions, statistics) is kept wherever it is; packet blocks after the

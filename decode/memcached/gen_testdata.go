@@ -4,7 +4,7 @@
 // the lab captures into small text files under testdata/, one line per
 // TCP segment, for the decoder's tests and fuzz seeds:
 //
-//	go run gen_testdata.go [-captures /work/shared/captures]
+//	go run gen_testdata.go -captures OUTDIR     # OUTDIR from `lab/record.sh all OUTDIR`
 //
 // The cached values hold token data (the validation response with the
 // user's token in clear), so the generator replaces every byte of every
@@ -54,8 +54,11 @@ type conn struct {
 }
 
 func main() {
-	dir := flag.String("captures", "/work/shared/captures", "folder of the lab captures")
+	dir := flag.String("captures", "", "folder of the lab recordings (lab/record.sh all OUTDIR)")
 	flag.Parse()
+	if *dir == "" {
+		log.Fatal("-captures: name the folder lab/record.sh recorded into")
+	}
 	for _, s := range scenarios {
 		if err := extract(filepath.Join(*dir, s, "lo.pcap"), filepath.Join("testdata", s+".txt"), s); err != nil {
 			log.Fatalf("%s: %v", s, err)

@@ -3,8 +3,10 @@
 // gen_testdata cuts MySQL conversations out of the lab captures into the
 // small files under testdata/ that the tests replay.
 //
-//	go run gen_testdata.go -list /work/shared/captures/image-save/lo.pcap
-//	go run gen_testdata.go -captures /work/shared/captures
+//	go run gen_testdata.go -list OUTDIR/image-save/lo.pcap
+//	go run gen_testdata.go -captures OUTDIR
+//
+// OUTDIR is a folder of recordings written by `lab/record.sh all OUTDIR`.
 //
 // A conversation file is gzipped text: comment lines start with '#', a
 // "conn" line says whether the capture holds the connection's start, and
@@ -209,13 +211,16 @@ func write(captures string, s spec) error {
 
 func main() {
 	listPath := flag.String("list", "", "list the MySQL connections of this pcap and exit")
-	captures := flag.String("captures", "/work/shared/captures", "folder of the lab captures")
+	captures := flag.String("captures", "", "folder of the lab recordings (lab/record.sh all OUTDIR)")
 	flag.Parse()
 	if *listPath != "" {
 		if err := list(*listPath); err != nil {
 			log.Fatal(err)
 		}
 		return
+	}
+	if *captures == "" {
+		log.Fatal("-captures: name the folder lab/record.sh recorded into")
 	}
 	for _, s := range specs {
 		if err := write(*captures, s); err != nil {

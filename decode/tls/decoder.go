@@ -281,20 +281,31 @@ func (c *conn) fail(pos event.Position, why string) {
 	c.failed++
 }
 
+// nextHandshake takes the next whole handshake message off the direction's
+// buffer. ok is false when no whole message is there yet, or when the buffer
+// cannot be parsed: then the direction is given up, with a warning.
+func (c *conn) nextHandshake(d *dir, pos event.Position) (typ uint8, body []byte, ok bool) {
+	typ, body, n, err := SplitHandshake(d.hs)
+	if err != nil {
+		c.ctx.Warn(pos, "frame %d: %v", pos.Frame.Number, err)
+		d.hs, d.dead = nil, true
+		return 0, nil, false
+	}
+	if n == 0 {
+		return 0, nil, false
+	}
+	d.hs = d.hs[n:]
+	return typ, body, true
+}
+
 // handshake parses the plaintext handshake messages of a direction.
 func (c *conn) handshake(d *dir, p []byte, pos event.Position) {
 	d.hs = append(d.hs, p...)
 	for {
-		typ, body, n, err := SplitHandshake(d.hs)
-		if err != nil {
-			c.ctx.Warn(pos, "frame %d: %v", pos.Frame.Number, err)
-			d.hs, d.dead = nil, true
+		typ, body, ok := c.nextHandshake(d, pos)
+		if !ok {
 			return
 		}
-		if n == 0 {
-			return
-		}
-		d.hs = d.hs[n:]
 		switch typ {
 		case HandshakeClientHello:
 			h, err := ParseClientHello(body)
@@ -394,16 +405,10 @@ func (c *conn) useApp(d *dir, pos event.Position) bool {
 func (c *conn) handshake13(d *dir, p []byte, pos event.Position) {
 	d.hs = append(d.hs, p...)
 	for {
-		typ, _, n, err := SplitHandshake(d.hs)
-		if err != nil {
-			c.ctx.Warn(pos, "frame %d: %v", pos.Frame.Number, err)
-			d.hs, d.dead = nil, true
+		typ, _, ok := c.nextHandshake(d, pos)
+		if !ok {
 			return
 		}
-		if n == 0 {
-			return
-		}
-		d.hs = d.hs[n:]
 		switch typ {
 		case HandshakeFinished:
 			c.useApp(d, pos)

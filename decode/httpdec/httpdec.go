@@ -209,15 +209,7 @@ func (h *handler) Client(r *stream.Reader) {
 			f.resync = true
 			continue
 		}
-		h.seq++
-		m := &Request{
-			Message: Message{Proto: req.Proto, Header: req.Header},
-			Method:  req.Method,
-			Target:  req.RequestURI,
-			Seq:     h.seq,
-		}
-		ev := &event.Event{Kind: event.HTTPRequest, Start: pos, Data: m}
-		h.addPending(ev)
+		ev, m := h.request(req, pos)
 		var bodyErr error
 		switch {
 		case isChunked(req.TransferEncoding):
@@ -303,6 +295,21 @@ func (h *handler) nextRequest() (*event.Event, string) {
 	return h.pending[0], h.pending[0].Data.(*Request).Method
 }
 
+// request makes the Request event of req, starting at pos, numbered next
+// on this connection, and adds it to the requests awaiting a response.
+func (h *handler) request(req *http.Request, pos event.Position) (*event.Event, *Request) {
+	h.seq++
+	m := &Request{
+		Message: Message{Proto: req.Proto, Header: req.Header},
+		Method:  req.Method,
+		Target:  req.RequestURI,
+		Seq:     h.seq,
+	}
+	ev := &event.Event{Kind: event.HTTPRequest, Start: pos, Data: m}
+	h.addPending(ev)
+	return ev, m
+}
+
 // response makes the Response of resp, answering reqEv, and takes reqEv
 // off the requests awaiting a response unless resp is informational.
 func (h *handler) response(resp *http.Response, reqEv *event.Event) *Response {
@@ -332,15 +339,7 @@ func (h *handler) partialRequest(pos event.Position, head []byte) {
 	if req == nil {
 		return
 	}
-	h.seq++
-	m := &Request{
-		Message: Message{Proto: req.Proto, Header: req.Header},
-		Method:  req.Method,
-		Target:  req.RequestURI,
-		Seq:     h.seq,
-	}
-	ev := &event.Event{Kind: event.HTTPRequest, Start: pos, Data: m}
-	h.addPending(ev)
+	ev, _ := h.request(req, pos)
 	h.ctx.Emit(ev)
 }
 

@@ -136,7 +136,10 @@ func TestCaptureEndToEnd(t *testing.T) {
 		}
 	}
 	if tshark, err := exec.LookPath("tshark"); err == nil {
-		out, err := exec.Command(tshark, "-r", pcap, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri").Output()
+		// The server's port is ephemeral: it may be registered to another
+		// dissector, so tell tshark it is HTTP.
+		out, err := exec.Command(tshark, "-r", pcap, "-d", "tcp.port=="+strconv.Itoa(port)+",http",
+			"-Y", "http.request", "-T", "fields", "-e", "http.request.uri").Output()
 		if err != nil || !bytes.Contains(out, []byte(image)) {
 			t.Errorf("tshark cannot read the capture's download: %v %s", err, out)
 		}
